@@ -1,0 +1,44 @@
+# Every target creates .venv and installs what it needs; a fresh machine needs only Python 3.11.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-fast bench lint emulator worker migrate clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[scale,dev]'
+	touch $(STAMP)
+
+## run: the app on embedded defaults (SQLite, in-process worker, local emulator when no TikTok credentials)
+run: $(STAMP)
+	$(BIN)/directpost run
+
+## test: the whole suite (browser tests need Chromium: /usr/bin/chromium)
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## bench: benchmarks, each printing figures and ratios against a baseline measured in the same run
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+## lint: ruff, mypy strict on src/, and the import contracts from architecture.md
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+emulator: $(STAMP)
+	$(BIN)/directpost emulator
+
+worker: $(STAMP)
+	$(BIN)/directpost worker
+
+migrate: $(STAMP)
+	$(BIN)/directpost migrate
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
