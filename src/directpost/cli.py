@@ -25,6 +25,62 @@ def emulator(
     serve(host=host, port=port)
 
 
+@app.command()
+def migrate() -> None:
+    """Bring the database up to date (SQLite by default, or DIRECTPOST_DATABASE_URL)."""
+    from directpost.config import get_settings
+    from directpost.store.migrate import migrate as run_migrations
+
+    settings = get_settings()
+    run_migrations(settings)
+    typer.echo("The database is up to date.")
+
+
+@app.command()
+def serve() -> None:
+    """Serve the web app (DIRECTPOST_HOST:DIRECTPOST_PORT); run `migrate` first."""
+    from directpost.config import get_settings
+    from directpost.web.server import serve as serve_app
+
+    serve_app(get_settings())
+
+
+@app.command()
+def run() -> None:
+    """Everything on embedded defaults: migrations, the app, the worker in-process, and the local
+    emulator with the app pre-registered when no TikTok credentials are set (`make run`)."""
+    from directpost.config import SettingsError, get_settings
+    from directpost.web.server import run as run_all
+
+    try:
+        run_all(get_settings())
+    except (SettingsError, RuntimeError, TimeoutError) as exc:
+        typer.echo(f"directpost run: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def worker(
+    processes: int = typer.Option(1, min=1, help="separate worker processes to run"),
+    threads: int = typer.Option(4, min=1, help="job threads in each process"),
+) -> None:
+    """Run publish workers (jobs from the queue, scheduled posts, status tracking) until SIGTERM,
+    which lets running jobs finish first."""
+    import logging
+
+    from directpost.config import get_settings
+    from directpost.publishing.worker import run_worker, run_worker_processes
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = get_settings()
+    if processes == 1:
+        run_worker(settings, threads=threads)
+    else:
+        run_worker_processes(settings, processes=processes, threads=threads)
+
+
 def main() -> None:
     app()
 

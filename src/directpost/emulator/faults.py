@@ -1,0 +1,107 @@
+"""Fault injection: the next N calls of an endpoint answer an error, a 5xx, a delay or a drop.
+
+An ASGI middleware in front of every route, so the routes stay unaware of it. The ``authorize``
+fault is applied by the consent route itself (it answers by redirecting), ``processing`` and
+``pull`` by the processing pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import API_ERROR_STATUS, OAUTH_ERROR_CODES, ApiError, OAuthError
+from .responses import api_error, oauth_error
+
+PATH_ENDPOINTS: dict[str, str] = {
+    "/v2/oauth/token/": "token",
+    "/v2/oauth/revoke/": "revoke",
+    "/v2/user/info/": "user_info",
+    "/v2/post/publish/creator_info/query/": "creator_info",
+    "/v2/post/publish/video/init/": "video_init",
+    "/v2/post/publish/inbox/video/init/": "inbox_video_init",
+    "/v2/post/publish/content/init/": "content_init",
+    "/v2/post/publish/status/fetch/": "status_fetch",
+    "/v2/post/publish/cancel/": "cancel",
+    "/upload/video/": "upload",
+}
+FAULT_ENDPOINTS = frozenset({*PATH_ENDPOINTS.values(), "authorize", "processing", "pull"})
+
+
+class DroppedConnection(Exception):
+    """Raised after a partial response so the server closes the connection mid-answer."""
+
+
+class FaultMiddleware:
+    """Applies the queued fault for the request's endpoint, if any."""
+
+    def __init__(self, app: ASGIApp, runtime: Any) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.runtime.ensure_ticker()
+        endpoint = PATH_ENDPOINTS.get(scope["path"])
+        backend = self.runtime.backend
+        fault = backend.take_fault(endpoint) if endpoint else None
+        if fault is None:
+            await self.app(scope, receive, send)
+            self.runtime.kick()
+            return
+        if fault.delay_s > 0:
+            await asyncio.sleep(fault.delay_s)
+        if fault.drop:
+            await self._drop(scope, receive, send, fault.drop_after_bytes, endpoint or "")
+            return
+        if fault.error or fault.status:
+            await self._error_response(scope, receive, send, fault, endpoint or "")
+            return
+        await self.app(scope, receive, send)
+        self.runtime.kick()
+
+    async def _drop(
+        self, scope: Scope, receive: Receive, send: Send, after_bytes: int, endpoint: str
+    ) -> None:
+        if endpoint == "upload":
+            # Read part of the body, then vanish: nothing of this chunk is kept.
+            seen = 0
+            while seen < after_bytes:
+                message = await receive()
+                seen += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+        else:
+            # The request is processed, the answer is lost (the ambiguous-init case).
+            async def swallow(message: Message) -> None:
+                return None
+
+            await self.app(scope, receive, swallow)
+            self.runtime.kick()
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]}
+        )
+        await send({"type": "http.response.body", "body": b"{", "more_body": True})
+        raise DroppedConnection(f"fault injection dropped the connection on {endpoint}")
+
+    async def _error_response(
+        self, scope: Scope, receive: Receive, send: Send, fault: Any, endpoint: str
+    ) -> None:
+        now = self.runtime.backend.now()
+        if endpoint == "upload":
+            status = fault.status or 500
+            await send({"type": "http.response.start", "status": status, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        code = fault.error or "internal_error"
+        message = fault.message or "Injected by the emulator's fault control."
+        if endpoint in ("token", "revoke") and code in OAUTH_ERROR_CODES:
+            response = oauth_error(OAuthError(code, message), status=fault.status or 500, now=now)
+        else:
+            status = fault.status or API_ERROR_STATUS.get(code, 500)
+            response = api_error(ApiError(code, message, status), now=now)
+        await response(scope, receive, send)

@@ -1,0 +1,133 @@
+"""Processing: the emulator really reads the media it receives, as TikTok does (spec §4).
+
+``judge_video``/``judge_photos`` are pure checks over files on disk (run in a worker thread);
+``pull`` downloads PULL_FROM_URL media with progress, the 1-hour timeout and cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from directpost.media.probe import MediaProbeError, probe_image, probe_video
+
+from . import _outbound
+from .backend import Backend
+from .state import Publish
+
+VIDEO_CONTAINERS = frozenset({"mp4", "mov", "webm"})
+VIDEO_CODECS = frozenset({"h264", "hevc", "h265", "vp8", "vp9"})
+PHOTO_FORMATS = frozenset({"JPEG", "WEBP"})
+MAX_PHOTO_BYTES = 20 * 1024 * 1024
+MAX_API_DURATION_S = 600
+
+
+def judge_video(path: Path, max_duration_s: int) -> tuple[str | None, dict[str, Any] | None]:
+    """The fail_reason TikTok would give this video (None when it passes) and what was read."""
+    try:
+        probe = probe_video(path)
+    except MediaProbeError as exc:
+        return "file_format_check_failed", {"error": str(exc)}
+    found = dataclasses.asdict(probe)
+    if probe.container not in VIDEO_CONTAINERS or probe.video_codec not in VIDEO_CODECS:
+        return "file_format_check_failed", found
+    if not 23 <= probe.fps <= 60:
+        return "frame_rate_check_failed", found
+    if not (360 <= probe.width <= 4096 and 360 <= probe.height <= 4096):
+        return "picture_size_check_failed", found
+    if probe.duration_s > min(max_duration_s, MAX_API_DURATION_S) + 0.5:
+        return "duration_check_failed", found
+    return None, found
+
+
+def judge_photos(paths: list[Path]) -> tuple[str | None, dict[str, Any] | None]:
+    """The fail_reason for a set of photos: JPEG/WebP, ≤ 20 MB, at most 1080p (short side)."""
+    found: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            probe = probe_image(path)
+        except MediaProbeError as exc:
+            return "file_format_check_failed", {"images": found, "error": str(exc)}
+        found.append(dataclasses.asdict(probe))
+        if probe.format not in PHOTO_FORMATS:
+            return "file_format_check_failed", {"images": found}
+        too_big = min(probe.width, probe.height) > 1080 or max(probe.width, probe.height) > 1920
+        if probe.size_bytes > MAX_PHOTO_BYTES or too_big:
+            return "picture_size_check_failed", {"images": found}
+    return None, {"images": found}
+
+
+def sha256_of(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        with path.open("rb") as handle:
+            while piece := handle.read(1024 * 1024):
+                digest.update(piece)
+    return digest.hexdigest()
+
+
+async def judge(backend: Backend, publish: Publish) -> None:
+    """Probe the publish's media in a worker thread and let the backend plan what follows."""
+    creator = backend.creators.get(publish.open_id)
+    max_duration = creator.max_video_post_duration_sec if creator else MAX_API_DURATION_S
+    paths = list(publish.media_paths)
+    if publish.media_type == "VIDEO":
+        reason, found = await anyio.to_thread.run_sync(judge_video, paths[0], max_duration)
+    else:
+        reason, found = await anyio.to_thread.run_sync(judge_photos, paths)
+    backend.media_processed(publish, reason, found)
+
+
+async def pull(backend: Backend, publish: Publish) -> None:
+    """Download every URL of a PULL_FROM_URL publish, then judge the media."""
+    generation = backend.generation
+    photo = publish.media_type == "PHOTO"
+    failure = "photo_pull_failed" if photo else "video_pull_failed"
+
+    def gone() -> bool:
+        return backend.generation != generation or publish.is_final
+
+    fault = backend.take_fault("pull")
+    if fault is not None:
+        if fault.delay_s:
+            await asyncio.sleep(fault.delay_s)
+        if fault.error or fault.status or fault.drop:
+            if not gone():
+                backend.fail_now(publish, failure)
+            return
+    limit = MAX_PHOTO_BYTES * 2 if photo else backend.config.max_video_bytes
+    deadline = (publish.download_started_at or backend.now()) + backend.config.pull_timeout_s
+    paths: list[Path] = []
+    try:
+        for index, url in enumerate(publish.urls):
+            path = backend.media_path(publish, index)
+            paths.append(path)
+            with path.open("wb") as handle:
+
+                def sink(piece: bytes, handle: Any = handle) -> None:
+                    if gone():
+                        raise _outbound.PullFailed("the publish ended while downloading")
+                    if backend.now() > deadline:
+                        raise _outbound.PullFailed("the 1-hour download window passed")
+                    handle.write(piece)
+                    publish.downloaded_bytes += len(piece)
+
+                await _outbound.download(
+                    url, sink, max_bytes=limit, timeout_s=backend.config.pull_timeout_s
+                )
+    except _outbound.PullFailed:
+        if not gone():
+            backend.fail_now(publish, failure)
+        return
+    if gone():
+        return
+    publish.media_paths = paths
+    publish.sha256 = await anyio.to_thread.run_sync(sha256_of, paths)
+    if gone():
+        return
+    await judge(backend, publish)

@@ -1,0 +1,274 @@
+"""What the web app asks of publishing: record a consented post, edit or cancel it, re-confirm.
+
+`submit_post` is the only way a post is created: the draft is validated on the server with
+`rules.validate` against a creator_info fetched for this request, the caps are checked, and the
+post is stored with its consent record (UX-5c) before any job can see it. Nothing reaches TikTok
+here; the worker does that, from the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.orm import Session
+
+from directpost.config import Settings
+from directpost.publishing import pipeline
+from directpost.publishing.drafts import creator_facts_to_json, draft_to_choices
+from directpost.rules import texts
+from directpost.rules.model import CreatorFacts, Draft, Violation
+from directpost.rules.validate import validate
+from directpost.store import posts as store
+from directpost.store.base import utcnow
+
+#: How far ahead a post may be scheduled.
+MAX_SCHEDULE_AHEAD = timedelta(days=60)
+
+
+class PublishRefused(Exception):
+    """The post cannot be accepted; `violations` say why, in plain words, with rule ids."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        super().__init__(" ".join(v.message for v in violations))
+        self.violations = violations
+
+
+class PostNotEditable(Exception):
+    """The post has started (or finished): it can no longer be changed or cancelled here."""
+
+
+def parse_schedule(
+    value: str, zone_name: str, *, now: datetime | None = None
+) -> tuple[datetime | None, str]:
+    """A schedule time typed in the creator's zone ("2026-11-23T09:30") as UTC, plus the zone.
+
+    Empty means "now". Raises `PublishRefused` with a clear sentence for a bad time or zone.
+    """
+    value = value.strip()
+    zone_name = zone_name.strip() or "UTC"
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise PublishRefused(
+            [Violation("schedule", f"Unknown time zone {zone_name!r}; pick one from the list.")]
+        ) from exc
+    if not value:
+        return None, zone_name
+    try:
+        local = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise PublishRefused(
+            [Violation("schedule", "The schedule time is not a date and time; pick it again.")]
+        ) from exc
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=zone)
+    when = local.astimezone(ZoneInfo("UTC"))
+    now = now or utcnow()
+    if when < now - timedelta(minutes=1):
+        raise PublishRefused(
+            [Violation("schedule", "The schedule time has passed; pick a time in the future.")]
+        )
+    if when > now + MAX_SCHEDULE_AHEAD:
+        raise PublishRefused(
+            [Violation("schedule", "Posts can be scheduled at most 60 days ahead.")]
+        )
+    return when, zone_name
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """Everything the publish route knows when the creator presses publish."""
+
+    person_id: int
+    account_id: int
+    open_id: str
+    creator: CreatorFacts
+    draft: Draft
+    media: list[dict[str, Any]]
+    upload_id: str | None
+    scheduled_at: datetime | None
+    time_zone: str
+
+
+def submit_post(
+    session: Session, *, settings: Settings, submission: Submission, now: datetime | None = None
+) -> store.Post:
+    """Validate, check caps, and store the post with its consent record (UX-5c).
+
+    Raises `PublishRefused` when a rule or cap forbids it; nothing is stored then.
+    """
+    now = now or utcnow()
+    draft = submission.draft
+    policy = pipeline.app_policy(session, settings, open_id=submission.open_id, now=now)
+    problems = validate(submission.creator, draft, policy)
+    if (
+        draft.mode == "direct"
+        and not draft.privacy_level
+        and not any(p.rule == "UX-2b" for p in problems)
+    ):
+        problems.append(Violation("UX-2b", "Choose who can see this post.", "privacy_level"))
+    if not submission.media:
+        problems.append(Violation("TECH-3", "Upload the media to post first.", "media"))
+    if problems:
+        raise PublishRefused(problems)
+    kind = "photos" if draft.media.kind == "photos" else "video"
+    choices = draft_to_choices(draft)
+    label = (
+        texts.label_prompt(
+            draft.media.kind, your_brand=draft.your_brand, branded_content=draft.branded_content
+        )
+        if draft.disclose_commercial
+        else None
+    )
+    post = store.create_post(
+        session,
+        person_id=submission.person_id,
+        account_id=submission.account_id,
+        open_id=submission.open_id,
+        kind=kind,
+        mode=draft.mode,
+        choices=choices,
+        media=submission.media,
+        upload_id=submission.upload_id,
+        scheduled_at=submission.scheduled_at,
+        time_zone=submission.time_zone,
+        creator_info=creator_facts_to_json(submission.creator),
+        declaration=texts.declaration(
+            branded_content=draft.disclose_commercial and draft.branded_content
+        ).text,
+        label=label or "",
+        now=now,
+    )
+    # Caps (CAP-1, CAP-3, CAP-5) counted from our own records, before anything is queued.
+    problem = pipeline.cap_problem(session, settings, post, now)
+    if problem is not None:
+        session.delete(post)
+        session.flush()
+        raise PublishRefused([Violation("CAP-3", problem)])
+    return post
+
+
+def cancel_post(
+    session: Session, *, person_id: int, post_id: int, now: datetime | None = None
+) -> store.Post:
+    """Cancel a post that has not started; while TikTok is still downloading it, ask TikTok to
+    cancel (the job does, at its next look). Raises `PostNotEditable` otherwise."""
+    now = now or utcnow()
+    post = store.get_post(session, post_id=post_id, person_id=person_id)
+    if post is None:
+        raise LookupError("no such post")
+    if post.state in store.EDITABLE_STATES:
+        store.set_state(
+            post,
+            state=store.CANCELLED,
+            reason_code="cancelled",
+            reason_text="You cancelled this post; nothing was posted.",
+            now=now,
+        )
+        return post
+    if post.state in (store.PUBLISHING, store.PROCESSING) and any(
+        a.source == "PULL_FROM_URL" for a in post.attempts
+    ):
+        post.cancel_requested = True
+        post.due_at = now
+        post.updated_at = now
+        return post
+    raise PostNotEditable("This post has already gone to TikTok and can no longer be cancelled.")
+
+
+def reschedule_post(
+    session: Session,
+    *,
+    person_id: int,
+    post_id: int,
+    scheduled_at: datetime | None,
+    time_zone: str,
+    now: datetime | None = None,
+) -> store.Post:
+    """Move a post that has not started to another time (None: now)."""
+    now = now or utcnow()
+    post = store.get_post(session, post_id=post_id, person_id=person_id)
+    if post is None:
+        raise LookupError("no such post")
+    if post.state not in (store.SCHEDULED, store.QUEUED):
+        raise PostNotEditable("This post has already started; it can no longer be rescheduled.")
+    post.scheduled_at = scheduled_at
+    post.time_zone = time_zone
+    later = scheduled_at is not None and scheduled_at > now
+    store.set_state(
+        post,
+        state=store.SCHEDULED if later else store.QUEUED,
+        due_at=scheduled_at if later else now,
+        now=now,
+    )
+    post.enqueued_until = None
+    return post
+
+
+def reconfirm_post(
+    session: Session,
+    *,
+    settings: Settings,
+    person_id: int,
+    post_id: int,
+    creator: CreatorFacts,
+    draft: Draft,
+    now: datetime | None = None,
+) -> store.Post:
+    """The creator confirmed (possibly changed) choices for a post that needed confirmation or
+    was told to try later: validate again, record the new consent, queue it again."""
+    now = now or utcnow()
+    post = store.get_post(session, post_id=post_id, person_id=person_id)
+    if post is None:
+        raise LookupError("no such post")
+    if post.state not in (store.NEEDS_CONFIRMATION, store.TRY_LATER, store.SCHEDULED, store.QUEUED):
+        raise PostNotEditable("This post has already gone to TikTok; it can no longer be changed.")
+    policy = pipeline.app_policy(session, settings, open_id=post.open_id, now=now)
+    problems = validate(creator, draft, policy)
+    if draft.mode == "direct" and not draft.privacy_level:
+        problems.append(Violation("UX-2b", "Choose who can see this post.", "privacy_level"))
+    if problems:
+        raise PublishRefused(problems)
+    choices = draft_to_choices(draft)
+    post.choices = choices
+    post.mode = draft.mode
+    # A publish that TikTok ended (a "try later" failure) is over: the next one starts anew.
+    for attempt in post.attempts:
+        if attempt.state == store.CONFIRMED:
+            attempt.state = store.FINISHED
+    post.publish_id = None
+    post.polls = 0
+    consent = post.consent
+    if consent is not None:
+        consent.creator_info = creator_facts_to_json(creator)
+        consent.choices = choices
+        consent.declaration = texts.declaration(
+            branded_content=draft.disclose_commercial and draft.branded_content
+        ).text
+        consent.label = (
+            (
+                texts.label_prompt(
+                    draft.media.kind,
+                    your_brand=draft.your_brand,
+                    branded_content=draft.branded_content,
+                )
+                or ""
+            )
+            if draft.disclose_commercial
+            else ""
+        )
+        consent.consented_at = now
+    later = post.scheduled_at is not None and post.scheduled_at > now
+    store.set_state(
+        post,
+        state=store.SCHEDULED if later else store.QUEUED,
+        due_at=post.scheduled_at if later and post.scheduled_at else now,
+        now=now,
+    )
+    post.finished_at = None
+    post.tries = 0
+    post.enqueued_until = None
+    return post

@@ -1,0 +1,237 @@
+"""Running publish jobs: the Huey queue, the worker threads, and the sweeper that feeds them.
+
+The database is the truth; the queue only says "look at post N now". A sweeper in every worker
+process enqueues posts that are due (scheduled time reached, retry or next status poll due, or a
+killed job's claim run out), marking each as enqueued for a while so it is not queued twice.
+Worker threads take jobs from Huey and run `pipeline.advance`, which claims the post, so two
+workers never work on one post even when a job is duplicated.
+
+Embedded: SQLite queue in `data_dir` and the workers in the app's own process
+(`start_in_process`). At scale: `Settings.queue_url` (Redis) and `directpost worker` processes
+on any machine, stopped gracefully by SIGTERM (the current job finishes first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from huey import RedisHuey, SqliteHuey
+
+from directpost import tiktok
+from directpost.config import Settings
+from directpost.media.storage import media_store_from_settings
+from directpost.publishing import pipeline
+from directpost.publishing.budgets import budgets_from_settings
+from directpost.store import posts as store
+from directpost.store.crypto import token_cipher_from_settings
+from directpost.store.db import create_engine_from_settings, create_session_factory
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "directpost-publish"
+
+
+def make_huey(settings: Settings) -> Any:
+    """The job queue: Redis when `queue_url` is set, else a SQLite file in `data_dir`."""
+    if settings.queue_url:
+        return RedisHuey(QUEUE_NAME, url=settings.queue_url, results=False)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(QUEUE_NAME, filename=str(settings.data_dir / "queue.db"), results=False)
+
+
+def tiktok_client_factory(
+    settings: Settings, *, transport: Any = None
+) -> Callable[[], AbstractAsyncContextManager[Any]]:
+    """Builds the library client from settings (the emulator's URLs when no credentials)."""
+
+    def make() -> AbstractAsyncContextManager[Any]:
+        client: AbstractAsyncContextManager[Any] = tiktok.AsyncTikTokClient(
+            client_key=settings.tiktok_client_key,
+            client_secret=settings.tiktok_client_secret.get_secret_value(),
+            auth_base_url=settings.tiktok_auth_base_url,
+            api_base_url=settings.tiktok_api_base_url,
+            transport=transport,
+            # The job retries itself, each time through the shared budget (CAP-4); a retry
+            # inside the client would spend requests the budget never saw.
+            max_retries=0,
+        )
+        return client
+
+    return make
+
+
+def context_from_settings(
+    settings: Settings,
+    *,
+    timing: pipeline.Timing | None = None,
+    transport: Any = None,
+) -> pipeline.PublishContext:
+    """Everything a job needs, from settings (one per process)."""
+    factory = create_session_factory(create_engine_from_settings(settings))
+    return pipeline.PublishContext(
+        settings=settings,
+        factory=factory,
+        cipher=token_cipher_from_settings(settings),
+        client=tiktok_client_factory(settings, transport=transport),
+        budgets=budgets_from_settings(settings, factory),
+        media_store=media_store_from_settings(settings),
+        timing=timing or pipeline.Timing(),
+    )
+
+
+@dataclass
+class Worker:
+    """Worker threads plus a sweeper over one queue, in this process."""
+
+    ctx: pipeline.PublishContext
+    huey: Any
+    threads: int = 4
+    sweep_interval_s: float = 0.5
+    enqueue_grace: timedelta = timedelta(seconds=60)
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _task: Any = None
+
+    def __post_init__(self) -> None:
+        ctx = self.ctx
+
+        def advance_post(post_id: int) -> None:
+            asyncio.run(pipeline.advance(ctx, post_id))
+
+        self._task = self.huey.task(name="directpost.advance_post")(advance_post)
+
+    def enqueue(self, post_id: int) -> None:
+        """Ask a worker to look at the post now (used by the web app right after publish)."""
+        self._task(post_id)
+
+    def sweep_once(self) -> int:
+        """Enqueue every due post no queue holds; returns how many."""
+        with self.ctx.factory() as session, session.begin():
+            due = store.claim_due_posts(session, now=self.ctx.clock(), grace=self.enqueue_grace)
+        for post_id in due:
+            self.enqueue(post_id)
+        return len(due)
+
+    def _sweeper(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                self.sweep_once()
+            except Exception:  # the sweeper must outlive a database hiccup
+                log.exception("sweeping due posts failed; trying again")
+            self.stop_event.wait(self.sweep_interval_s)
+
+    def _runner(self) -> None:
+        delay = 0.02
+        while not self.stop_event.is_set():
+            try:
+                task = self.huey.dequeue()
+            except Exception:
+                log.exception("reading the job queue failed; trying again")
+                task = None
+            if task is None:
+                self.stop_event.wait(delay)
+                delay = min(0.5, delay * 1.5)
+                continue
+            delay = 0.02
+            try:
+                self.huey.execute(task)
+            except Exception:  # a job's failure is recorded on its post; keep working
+                log.exception("a publish job raised")
+
+    def start(self) -> Worker:
+        self.stop_event.clear()
+        self._threads = [
+            threading.Thread(target=self._sweeper, name="publish-sweeper", daemon=True)
+        ]
+        self._threads += [
+            threading.Thread(target=self._runner, name=f"publish-worker-{i}", daemon=True)
+            for i in range(self.threads)
+        ]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Graceful stop: no new jobs; the running ones finish (killed ones are re-run later)."""
+        self.stop_event.set()
+        for thread in self._threads:
+            thread.join(timeout)
+
+
+def start_in_process(settings: Settings, *, threads: int = 4) -> Worker:
+    """Start the embedded worker inside the app's process (what `directpost run` calls)."""
+    ctx = context_from_settings(settings)
+    worker = Worker(ctx=ctx, huey=make_huey(settings), threads=threads).start()
+    log.info("publish worker started in-process with %d threads", threads)
+    return worker
+
+
+def run_worker(settings: Settings, *, threads: int = 4) -> None:
+    """Run a worker in this process until SIGTERM or SIGINT (then stop gracefully)."""
+    worker = start_in_process(settings, threads=threads)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        log.info("signal %d: finishing the running jobs, then stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    while not stop.is_set():
+        stop.wait(0.5)
+    worker.stop()
+
+
+def run_worker_processes(settings: Settings, *, processes: int, threads: int) -> None:
+    """Run `processes` separate worker processes; SIGTERM stops them all gracefully."""
+    children = [
+        subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+            [
+                sys.executable,
+                "-m",
+                "directpost.cli",
+                "worker",
+                "--processes",
+                "1",
+                "--threads",
+                str(threads),
+            ]
+        )
+        for _ in range(processes)
+    ]
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    while not stop.is_set() and any(c.poll() is None for c in children):
+        stop.wait(0.5)
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(60)
+
+
+@contextlib.contextmanager
+def running(worker: Worker) -> Iterator[Worker]:
+    """Run the worker for the duration of a block (tests, benchmarks)."""
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()

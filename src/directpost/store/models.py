@@ -1,0 +1,11 @@
+"""Imports every model module so `Base.metadata` describes the whole schema (Alembic, tests).
+
+Each part that owns tables adds one line here, in the form `from directpost.store import x as x`.
+"""
+
+from __future__ import annotations
+
+from directpost.store import accounts as accounts
+from directpost.store import posts as posts
+from directpost.store import uploads as uploads
+from directpost.store.base import Base as Base

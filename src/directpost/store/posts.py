@@ -1,0 +1,623 @@
+"""Posts, their consent records, publish attempts, per-attempt media URLs, webhook events,
+shared rate budgets and per-creator publish leases: the durable state of publishing.
+
+Everything the publish pipeline knows lives in these rows, so a job that is killed at any point
+can be run again and carries on from what the database says (conventions: "jobs load state").
+
+Functions take keyword-only arguments and a `Session`; the caller owns the transaction.
+Every read a page makes is scoped to the signed-in person (`person_id`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from directpost.store.base import Base, UTCDateTime, utcnow
+
+# Post states. The publishing part gives them meaning; they live here so queries can use them.
+SCHEDULED = "scheduled"  # waiting for its time
+QUEUED = "queued"  # due; a job will pick it up
+PUBLISHING = "publishing"  # a job is talking to TikTok (token, creator_info, init, transfer)
+PROCESSING = "processing"  # TikTok has a publish_id and is processing it
+NEEDS_CONFIRMATION = "needs_confirmation"  # creator's settings changed; they must re-confirm
+TRY_LATER = "try_later"  # a TikTok cap said "not now" (CAP-3): never retried blindly
+PUBLISHED = "published"  # PUBLISH_COMPLETE (direct post)
+SENT_TO_INBOX = "sent_to_inbox"  # SEND_TO_USER_INBOX: final for drafts
+FAILED = "failed"
+CANCELLED = "cancelled"
+DISCONNECTED = "disconnected"  # authorization removed / account disconnected (DG-5)
+
+#: States in which nothing more will happen without the creator acting.
+FINAL_STATES = frozenset(
+    {PUBLISHED, SENT_TO_INBOX, FAILED, CANCELLED, DISCONNECTED, TRY_LATER, NEEDS_CONFIRMATION}
+)
+#: States in which a worker still has something to do.
+ACTIVE_STATES = frozenset({QUEUED, PUBLISHING, PROCESSING})
+#: States a scheduled post may still be edited or cancelled in.
+EDITABLE_STATES = frozenset({SCHEDULED, QUEUED, NEEDS_CONFIRMATION, TRY_LATER})
+
+# Attempt states (architecture.md "No duplicate posts").
+INIT_SENT = "init_sent"  # written BEFORE the init request leaves
+AMBIGUOUS = "ambiguous"  # the init's answer was lost: may or may not exist at TikTok
+CONFIRMED = "confirmed"  # TikTok answered with a publish_id, stored before anything else
+REJECTED = "rejected"  # TikTok answered the init with an error: nothing exists there
+FINISHED = "finished"  # a confirmed publish that TikTok ended; the post was confirmed anew
+
+
+class Post(Base):
+    """One post a creator asked for: the draft choices, schedule, state and TikTok's answers."""
+
+    __tablename__ = "posts"
+    __table_args__ = (Index("ix_posts_state_due_at", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("tiktok_accounts.id", ondelete="CASCADE"), index=True
+    )
+    #: The TikTok open_id of the account (webhooks name the account by it).
+    open_id: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "video" | "photos"
+    mode: Mapped[str] = mapped_column(String(16))  # "direct" | "inbox"
+    #: The creator's choices (rules.Draft fields without media facts), as JSON.
+    choices: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: What to send: [{"key", "filename", "content_type", "size"}] in MediaStore order.
+    media: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    upload_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: The time the creator picked (UTC) and the zone they picked it in (shown back in it).
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    #: When a worker should next look at this post (schedule, retry backoff, next poll).
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(32))
+    #: Machine reason (fail_reason, error code) and the plain words shown to the creator.
+    reason_code: Mapped[str] = mapped_column(String(64), default="")
+    reason_text: Mapped[str] = mapped_column(Text, default="")
+    log_id: Mapped[str] = mapped_column(String(128), default="")
+    publish_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    #: TikTok post ids, as strings (19-digit ints must never pass through a float).
+    post_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tiktok_status: Mapped[str] = mapped_column(String(32), default="")
+    publicly_available: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Retries after transport trouble and status polls, for backoff.
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    polls: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The job currently working on the post, until when (a killed job's claim runs out).
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: A worker queue already holds a job for this post until then (no duplicate jobs).
+    enqueued_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    consent: Mapped[PostConsent | None] = relationship(
+        back_populates="post", cascade="all, delete-orphan", uselist=False
+    )
+    attempts: Mapped[list[PublishAttempt]] = relationship(
+        back_populates="post", cascade="all, delete-orphan", order_by="PublishAttempt.number"
+    )
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+class PostConsent(Base):
+    """What the creator saw when they pressed publish (UX-5c): recorded before anything is sent."""
+
+    __tablename__ = "post_consents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), unique=True, index=True
+    )
+    creator_info: Mapped[dict[str, Any]] = mapped_column(JSON)
+    declaration: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(Text, default="")
+    choices: Mapped[dict[str, Any]] = mapped_column(JSON)
+    consented_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    post: Mapped[Post] = relationship(back_populates="consent")
+
+
+class PublishAttempt(Base):
+    """One init sent (or about to be sent) to TikTok for a post, with its own media URL token."""
+
+    __tablename__ = "publish_attempts"
+    __table_args__ = (UniqueConstraint("post_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))  # PULL_FROM_URL | FILE_UPLOAD
+    state: Mapped[str] = mapped_column(String(16))
+    #: The per-attempt public media URL token (PULL_FROM_URL), unguessable, expiring, revocable.
+    media_token: Mapped[str | None] = mapped_column(String(96), nullable=True, unique=True)
+    token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    token_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    publish_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    upload_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    upload_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    error_code: Mapped[str] = mapped_column(String(64), default="")
+    log_id: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    post: Mapped[Post] = relationship(back_populates="attempts")
+
+
+class WebhookEvent(Base):
+    """A webhook delivery we have applied, kept to drop TikTok's at-least-once duplicates."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+    event: Mapped[str] = mapped_column(String(64))
+    open_id: Mapped[str] = mapped_column(String(128), default="")
+    publish_id: Mapped[str] = mapped_column(String(64), default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RateBudgetHit(Base):
+    """One request spent from a per-token sliding-minute budget (CAP-4), shared by all workers."""
+
+    __tablename__ = "rate_budget_hits"
+    __table_args__ = (Index("ix_rate_budget_hits_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[float] = mapped_column()
+
+
+class PublishLease(Base):
+    """ "One publish at a time per creator": a lease on an account held by one worker.
+
+    A lease expires, so a worker that was killed cannot block the creator forever.
+    """
+
+    __tablename__ = "publish_leases"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("tiktok_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    holder: Mapped[str] = mapped_column(String(64))
+    post_id: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# ---------------------------------------------------------------------------------------------
+# Posts
+
+
+def create_post(
+    session: Session,
+    *,
+    person_id: int,
+    account_id: int,
+    open_id: str,
+    kind: str,
+    mode: str,
+    choices: dict[str, Any],
+    media: list[dict[str, Any]],
+    upload_id: str | None,
+    scheduled_at: datetime | None,
+    time_zone: str,
+    creator_info: dict[str, Any],
+    declaration: str,
+    label: str,
+    now: datetime | None = None,
+) -> Post:
+    """Store a post with its consent record (UX-5c). Nothing has been sent to TikTok yet."""
+    now = now or utcnow()
+    post = Post(
+        person_id=person_id,
+        account_id=account_id,
+        open_id=open_id,
+        kind=kind,
+        mode=mode,
+        choices=choices,
+        media=media,
+        upload_id=upload_id,
+        scheduled_at=scheduled_at,
+        time_zone=time_zone,
+        due_at=scheduled_at if scheduled_at and scheduled_at > now else now,
+        state=SCHEDULED if scheduled_at and scheduled_at > now else QUEUED,
+        post_ids=[],
+        created_at=now,
+        updated_at=now,
+    )
+    post.consent = PostConsent(
+        creator_info=creator_info,
+        declaration=declaration,
+        label=label,
+        choices=choices,
+        consented_at=now,
+    )
+    session.add(post)
+    session.flush()
+    return post
+
+
+def get_post(session: Session, *, post_id: int, person_id: int | None = None) -> Post | None:
+    """A post by id; with `person_id`, only if it belongs to that person (else None)."""
+    query = select(Post).where(Post.id == post_id)
+    if person_id is not None:
+        query = query.where(Post.person_id == person_id)
+    return session.scalars(query).first()
+
+
+def list_posts(session: Session, *, person_id: int, limit: int = 100) -> list[Post]:
+    """The person's posts, newest first."""
+    query = (
+        select(Post)
+        .where(Post.person_id == person_id)
+        .order_by(Post.created_at.desc(), Post.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def post_by_publish_id(session: Session, *, publish_id: str) -> Post | None:
+    """The post a TikTok publish_id belongs to (from any of its confirmed attempts)."""
+    post = session.scalars(select(Post).where(Post.publish_id == publish_id)).first()
+    if post is not None:
+        return post
+    attempt = session.scalars(
+        select(PublishAttempt).where(PublishAttempt.publish_id == publish_id)
+    ).first()
+    return attempt.post if attempt is not None else None
+
+
+def due_post_ids(session: Session, *, now: datetime, limit: int = 500) -> list[int]:
+    """Posts a worker should look at now: scheduled ones whose time has come, queued ones,
+    and active ones whose next check is due (a killed worker's posts come back this way)."""
+    query = (
+        select(Post.id)
+        .where(Post.state.in_((SCHEDULED, QUEUED, PUBLISHING, PROCESSING)), Post.due_at <= now)
+        .order_by(Post.due_at, Post.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def unfinished_posts_for_account(session: Session, *, account_id: int) -> list[Post]:
+    query = select(Post).where(
+        Post.account_id == account_id, Post.state.not_in(tuple(FINAL_STATES))
+    )
+    return list(session.scalars(query))
+
+
+def unfinished_posts_for_open_id(session: Session, *, open_id: str) -> list[Post]:
+    query = select(Post).where(Post.open_id == open_id, Post.state.not_in(tuple(FINAL_STATES)))
+    return list(session.scalars(query))
+
+
+def set_state(
+    post: Post,
+    *,
+    state: str,
+    reason_code: str = "",
+    reason_text: str = "",
+    log_id: str | None = None,
+    due_at: datetime | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Move a post to `state` with the reason shown to the creator."""
+    now = now or utcnow()
+    post.state = state
+    post.reason_code = reason_code
+    post.reason_text = reason_text
+    if log_id is not None:
+        post.log_id = log_id
+    if due_at is not None:
+        post.due_at = due_at
+    if state in FINAL_STATES:
+        post.finished_at = now
+    post.updated_at = now
+
+
+# ---------------------------------------------------------------------------------------------
+# Caps (CAP-1, CAP-3, CAP-5): counted from our own records
+
+
+def creators_posted_since(session: Session, *, since: datetime) -> set[str]:
+    """open_ids that have started a publish through this app since `since` (CAP-1)."""
+    query = (
+        select(Post.open_id)
+        .join(PublishAttempt, PublishAttempt.post_id == Post.id)
+        .where(PublishAttempt.created_at >= since)
+        .distinct()
+    )
+    return set(session.scalars(query))
+
+
+def posts_started_since(
+    session: Session, *, open_id: str, since: datetime, mode: str | None = None
+) -> int:
+    """How many posts of this creator have reached TikTok since `since` (CAP-3, CAP-5)."""
+    query = (
+        select(func.count(func.distinct(Post.id)))
+        .join(PublishAttempt, PublishAttempt.post_id == Post.id)
+        .where(
+            Post.open_id == open_id,
+            PublishAttempt.created_at >= since,
+            PublishAttempt.state.in_((CONFIRMED, AMBIGUOUS, INIT_SENT, FINISHED)),
+            Post.state.not_in((FAILED, CANCELLED)),
+        )
+    )
+    if mode is not None:
+        query = query.where(Post.mode == mode)
+    return int(session.scalar(query) or 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Attempts and their media URLs
+
+
+def new_attempt(
+    session: Session,
+    *,
+    post: Post,
+    source: str,
+    media_token: str | None,
+    token_expires_at: datetime | None,
+    now: datetime | None = None,
+) -> PublishAttempt:
+    """Write the attempt as INIT_SENT before its init leaves, so a crash leaves a trace."""
+    number = 1 + max((a.number for a in post.attempts), default=0)
+    attempt = PublishAttempt(
+        post_id=post.id,
+        number=number,
+        source=source,
+        state=INIT_SENT,
+        media_token=media_token,
+        token_expires_at=token_expires_at,
+        created_at=now or utcnow(),
+    )
+    post.attempts.append(attempt)
+    session.flush()
+    return attempt
+
+
+def revoke_attempt_url(attempt: PublishAttempt, *, now: datetime | None = None) -> None:
+    """Make the attempt's media URL answer 404 from now on (an ambiguous init's ghost must fail)."""
+    if attempt.media_token is not None and attempt.token_revoked_at is None:
+        attempt.token_revoked_at = now or utcnow()
+
+
+@dataclass(frozen=True, slots=True)
+class MediaGrant:
+    """What a valid per-attempt media URL may serve."""
+
+    post_id: int
+    media: list[dict[str, Any]]
+
+
+def media_for_token(
+    session: Session, *, token: str, now: datetime | None = None
+) -> MediaGrant | None:
+    """The media a per-attempt URL token may serve, or None if unknown, expired or revoked."""
+    now = now or utcnow()
+    attempt = session.scalars(
+        select(PublishAttempt).where(PublishAttempt.media_token == token)
+    ).first()
+    if attempt is None or attempt.token_revoked_at is not None:
+        return None
+    if attempt.token_expires_at is None or attempt.token_expires_at <= now:
+        return None
+    return MediaGrant(post_id=attempt.post_id, media=list(attempt.post.media))
+
+
+# ---------------------------------------------------------------------------------------------
+# Webhook de-duplication
+
+
+def record_webhook_event(
+    session: Session, *, dedupe_key: str, event: str, open_id: str, publish_id: str
+) -> bool:
+    """Remember a delivery; False when the same delivery was already recorded (a duplicate)."""
+    try:
+        with session.begin_nested():
+            session.add(
+                WebhookEvent(
+                    dedupe_key=dedupe_key, event=event, open_id=open_id, publish_id=publish_id
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Claims (one job per post) and leases (one publish at a time per creator)
+
+
+def try_claim_post(
+    session: Session, *, post_id: int, holder: str, ttl: timedelta, now: datetime | None = None
+) -> bool:
+    """Claim the post for one job (or renew our claim); False when another live job has it."""
+    now = now or utcnow()
+    result = session.execute(
+        update(Post)
+        .where(
+            Post.id == post_id,
+            (Post.claimed_until.is_(None))
+            | (Post.claimed_until <= now)
+            | (Post.claimed_by == holder),
+        )
+        .values(claimed_by=holder, claimed_until=now + ttl)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_post_claim(session: Session, *, post_id: int, holder: str) -> None:
+    session.execute(
+        update(Post)
+        .where(Post.id == post_id, Post.claimed_by == holder)
+        .values(claimed_by=None, claimed_until=None)
+    )
+
+
+def try_take_lease(
+    session: Session,
+    *,
+    account_id: int,
+    post_id: int,
+    holder: str,
+    ttl: timedelta,
+    now: datetime | None = None,
+) -> bool:
+    """Take (or renew) the account's lease for `post_id`; False if another live post holds it."""
+    now = now or utcnow()
+    expires = now + ttl
+    taken = session.execute(
+        update(PublishLease)
+        .where(
+            PublishLease.account_id == account_id,
+            (PublishLease.expires_at <= now) | (PublishLease.holder == holder),
+        )
+        .values(holder=holder, post_id=post_id, expires_at=expires)
+    )
+    if taken.rowcount:  # type: ignore[attr-defined]
+        return True
+    exists = session.get(PublishLease, account_id)
+    if exists is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(
+                PublishLease(
+                    account_id=account_id, holder=holder, post_id=post_id, expires_at=expires
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def renew_lease(session: Session, *, holder: str, ttl: timedelta, now: datetime) -> None:
+    session.execute(
+        update(PublishLease).where(PublishLease.holder == holder).values(expires_at=now + ttl)
+    )
+
+
+def claim_due_posts(
+    session: Session, *, now: datetime, grace: timedelta, limit: int = 200
+) -> list[int]:
+    """Due posts no queue holds a job for; marks them as enqueued for `grace`."""
+    query = (
+        select(Post.id)
+        .where(
+            Post.state.in_((SCHEDULED, QUEUED, PUBLISHING, PROCESSING)),
+            Post.due_at <= now,
+            (Post.enqueued_until.is_(None)) | (Post.enqueued_until <= now),
+            (Post.claimed_until.is_(None)) | (Post.claimed_until <= now),
+        )
+        .order_by(Post.due_at, Post.id)
+        .limit(limit)
+    )
+    mine: list[int] = []
+    for post_id in session.scalars(query).all():
+        result = session.execute(
+            update(Post)
+            .where(
+                Post.id == post_id,
+                (Post.enqueued_until.is_(None)) | (Post.enqueued_until <= now),
+            )
+            .values(enqueued_until=now + grace)
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            mine.append(post_id)
+    return mine
+
+
+def clear_enqueued(session: Session, *, post_id: int) -> None:
+    session.execute(update(Post).where(Post.id == post_id).values(enqueued_until=None))
+
+
+def release_lease(session: Session, *, account_id: int, post_id: int) -> None:
+    session.execute(
+        delete(PublishLease).where(
+            PublishLease.account_id == account_id, PublishLease.post_id == post_id
+        )
+    )
+
+
+def lease_holder(session: Session, *, account_id: int, now: datetime | None = None) -> int | None:
+    """The post currently holding the account's live lease, if any."""
+    now = now or utcnow()
+    lease = session.get(PublishLease, account_id)
+    if lease is None or lease.expires_at <= now:
+        return None
+    return lease.post_id
+
+
+# ---------------------------------------------------------------------------------------------
+# Data the creator may see, export or delete (DG-5)
+
+
+def export_posts(session: Session, *, person_id: int) -> list[dict[str, Any]]:
+    """Everything stored about the person's posts, as JSON-ready dicts (no tokens exist here)."""
+    out: list[dict[str, Any]] = []
+    for post in list_posts(session, person_id=person_id, limit=100_000):
+        consent = post.consent
+        out.append(
+            {
+                "id": post.id,
+                "kind": post.kind,
+                "mode": post.mode,
+                "choices": post.choices,
+                "state": post.state,
+                "reason": post.reason_text,
+                "log_id": post.log_id,
+                "publish_id": post.publish_id,
+                "post_ids": list(post.post_ids),
+                "scheduled_at": post.scheduled_at.isoformat() if post.scheduled_at else None,
+                "created_at": post.created_at.isoformat(),
+                "consent": (
+                    {
+                        "creator_info": consent.creator_info,
+                        "declaration": consent.declaration,
+                        "label": consent.label,
+                        "choices": consent.choices,
+                        "consented_at": consent.consented_at.isoformat(),
+                    }
+                    if consent
+                    else None
+                ),
+            }
+        )
+    json.dumps(out)  # fail here, not in the route, if something is not JSON-ready
+    return out
+
+
+def delete_posts_of_person(session: Session, *, person_id: int) -> int:
+    """Delete every post (with consents and attempts) of a person; returns how many."""
+    posts = list_posts(session, person_id=person_id, limit=1_000_000)
+    for post in posts:
+        session.delete(post)
+    session.flush()
+    return len(posts)

@@ -1,0 +1,264 @@
+"""Chunked FILE_UPLOAD by the Media Transfer Guide: the chunk plan, streamed bodies and resume.
+
+https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from ._errors import (
+    RequestValidationError,
+    ServerError,
+    TikTokError,
+    TransportError,
+    UploadError,
+    UploadUrlExpiredError,
+)
+from ._http import Request, Response
+
+MiB = 1024 * 1024
+MIN_CHUNK_SIZE = 5 * MiB
+"""Every chunk but a whole-file upload is at least 5 MiB (the guide's "MB" is MiB)."""
+MAX_CHUNK_SIZE = 64 * MiB
+"""No chunk_size above 64 MiB; files above it must be chunked."""
+MAX_LAST_CHUNK_SIZE = 128 * MiB
+"""The final chunk absorbs the trailing bytes and may reach 128 MiB."""
+MAX_CHUNK_COUNT = 1000
+MAX_VIDEO_SIZE = 4 * 1024 * MiB
+"""TikTok accepts videos up to 4 GB."""
+DEFAULT_CHUNK_SIZE = 16 * MiB
+"""Our default for files above 64 MiB: few requests, cheap to resend one chunk."""
+READ_SIZE = MiB
+"""Bodies are read from the file at most this many bytes at a time (memory stays flat)."""
+
+_CONTENT_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm"}
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """An inclusive, 0-based byte range, as in `Content-Range: bytes first-last/total`."""
+
+    first: int
+    last: int
+
+    @property
+    def length(self) -> int:
+        """Number of bytes in the range."""
+        return self.last - self.first + 1
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    """How a file of `size` bytes is cut: `chunk_size`, `total_chunk_count` and the ranges."""
+
+    size: int
+    chunk_size: int
+    total_chunk_count: int
+    chunks: tuple[ByteRange, ...]
+
+    def chunk_at(self, offset: int) -> ByteRange:
+        """The planned chunk that contains byte `offset`."""
+        index = min(offset // self.chunk_size, self.total_chunk_count - 1)
+        return self.chunks[index]
+
+
+def chunk_plan(size: int, chunk_size: int | None = None) -> ChunkPlan:
+    """Cut a file of `size` bytes into chunks exactly as TikTok's Media Transfer Guide says.
+
+    Files under 5 MiB go whole. Otherwise chunks are 5–64 MiB, `total_chunk_count =
+    floor(size / chunk_size)` (at most 1000) and the last chunk takes the remainder, so it may
+    reach 128 MiB. A file of 5–64 MiB goes whole unless a `chunk_size` is given.
+    """
+    if size < 1:
+        raise RequestValidationError("cannot upload an empty file (size must be at least 1 byte)")
+    if size > MAX_VIDEO_SIZE:
+        raise RequestValidationError(
+            f"the file is {size} bytes; TikTok accepts videos up to {MAX_VIDEO_SIZE} bytes (4 GB)"
+        )
+    if size < MIN_CHUNK_SIZE:
+        return ChunkPlan(size, size, 1, (ByteRange(0, size - 1),))
+    if chunk_size is None:
+        chunk_size = size if size <= MAX_CHUNK_SIZE else DEFAULT_CHUNK_SIZE
+    if chunk_size >= size and size <= MAX_CHUNK_SIZE:
+        return ChunkPlan(size, size, 1, (ByteRange(0, size - 1),))
+    if not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
+        raise RequestValidationError(
+            f"chunk_size {chunk_size} is outside TikTok's {MIN_CHUNK_SIZE}..{MAX_CHUNK_SIZE} bytes "
+            "(5–64 MiB); files above 64 MiB must be chunked"
+        )
+    count = size // chunk_size
+    if count < 2 and size > MAX_CHUNK_SIZE:
+        # floor() would make one chunk above 64 MiB, but files above 64 MiB must be chunked.
+        raise RequestValidationError(
+            f"chunk_size {chunk_size} would send this {size}-byte file (over 64 MiB) as a single "
+            f"chunk; files above 64 MiB must be chunked: use a chunk_size ≤ {size // 2}"
+        )
+    if count > MAX_CHUNK_COUNT:
+        raise RequestValidationError(
+            f"{size} bytes in chunks of {chunk_size} makes {count} chunks; TikTok allows at most "
+            f"{MAX_CHUNK_COUNT}. Use a larger chunk_size."
+        )
+    chunks = [ByteRange(i * chunk_size, (i + 1) * chunk_size - 1) for i in range(count - 1)]
+    chunks.append(ByteRange((count - 1) * chunk_size, size - 1))
+    # The last chunk is chunk_size + (size mod chunk_size) < 2 * 64 MiB = 128 MiB by construction.
+    return ChunkPlan(size, chunk_size, count, tuple(chunks))
+
+
+def content_type_for(name: str) -> str:
+    """The upload `Content-Type` for a file name (mp4, mov, webm); MP4 when unknown."""
+    return _CONTENT_TYPES.get(os.path.splitext(name)[1].lower(), "video/mp4")
+
+
+class StreamBody:
+    """A byte range of an open file, produced lazily in reads of at most 1 MiB."""
+
+    def __init__(self, file: BinaryIO, first: int, length: int) -> None:
+        self._file = file
+        self._first = first
+        self._length = length
+
+    def iter_sync(self) -> Iterator[bytes]:
+        """Yield the range; re-seeks first, so a retried request sends the same bytes."""
+        self._file.seek(self._first)
+        remaining = self._length
+        while remaining > 0:
+            data = self._file.read(min(READ_SIZE, remaining))
+            if not data:
+                raise UploadError(
+                    f"the file ended {remaining} bytes early; was it changed during the upload?"
+                )
+            remaining -= len(data)
+            yield data
+
+    async def iter_async(self) -> AsyncIterator[bytes]:
+        """The same as `iter_sync` for the async client (local disk reads are short)."""
+        for data in self.iter_sync():
+            yield data
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """An instruction from an operation to its driver: wait this many seconds."""
+
+    seconds: float
+
+
+_PROGRESS = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
+_NOTHING_YET = re.compile(r"bytes\s+\*/\d+")
+
+
+def uploaded_offset(resp: Response) -> int | None:
+    """Bytes the upload host holds, from its `Content-Range: bytes 0-{last}/{total}` header."""
+    header = resp.headers.get("content-range") or resp.headers.get("range")
+    if not header:
+        return None
+    m = _PROGRESS.search(header)
+    if m is None:
+        return 0 if _NOTHING_YET.search(header) else None
+    return int(m.group(2)) + 1
+
+
+def upload_op(
+    *,
+    upload_url: str,
+    file: BinaryIO,
+    plan: ChunkPlan,
+    content_type: str,
+    progress: Callable[[int, int], None] | None,
+    max_attempts: int,
+    backoff: Callable[[TikTokError, int], float | None],
+) -> Generator[Request | Sleep, Response | None, None]:
+    """PUT the chunks in order; after a 416, a 5xx or a lost connection resume where the host says.
+
+    Sequential by design: TikTok requires chunks in order. Each PUT is safe to resend, unlike an
+    init, so this is the one place that retries by itself.
+    """
+    offset = 0
+    high_water = 0
+    failures = 0
+    while offset < plan.size:
+        if offset > high_water:
+            high_water, failures = offset, 0  # the host moved forward: count failures afresh
+        chunk = plan.chunk_at(offset)
+        first, last = offset, chunk.last
+        request = Request(
+            "PUT",
+            upload_url,
+            headers={
+                "Content-Type": content_type,
+                "Content-Length": str(last - first + 1),
+                "Content-Range": f"bytes {first}-{last}/{plan.size}",
+            },
+            body=StreamBody(file, first, last - first + 1),
+        )
+        error: TikTokError | None = None
+        try:
+            resp = yield request
+        except TransportError as exc:
+            error, resp = exc, None
+        if resp is not None:
+            if resp.status == 201:
+                offset = plan.size
+                if progress is not None:
+                    progress(plan.size, plan.size)
+                return
+            if resp.status == 206:
+                reported = uploaded_offset(resp)
+                offset = reported if reported is not None else last + 1
+                if progress is not None:
+                    progress(offset, plan.size)
+                continue
+            if resp.status == 403:
+                raise UploadUrlExpiredError(
+                    "the upload host answered 403: the upload_url has expired (it is valid one "
+                    "hour); this publish id will not receive its bytes",
+                    http_status=403,
+                )
+            if resp.status == 416:
+                reported = uploaded_offset(resp)
+                if reported is None:
+                    raise UploadError(
+                        "the upload host answered 416 without telling how far it got; "
+                        "cannot resume",
+                        http_status=416,
+                    )
+                if reported >= plan.size:
+                    if progress is not None:
+                        progress(plan.size, plan.size)
+                    return
+                offset = reported
+                failures += 1
+                if failures >= max_attempts:
+                    raise UploadError(
+                        f"the upload host kept answering 416 at byte {offset}", http_status=416
+                    )
+                continue
+            if resp.status >= 500:
+                error = ServerError(
+                    http_status=resp.status, code=f"http_{resp.status}", message="upload host error"
+                )
+                reported = uploaded_offset(resp)
+                if reported is not None:
+                    offset = min(reported, plan.size)
+            else:
+                raise UploadError(
+                    f"the upload host refused bytes {first}-{last}/{plan.size} with HTTP "
+                    f"{resp.status}: {resp.content[:200].decode('utf-8', 'replace')}",
+                    http_status=resp.status,
+                )
+        assert error is not None
+        failures += 1
+        delay = backoff(error, failures) if failures < max_attempts else None
+        if delay is None:
+            raise UploadError(
+                f"gave up on bytes {first}-{last}/{plan.size} after {failures} failures: {error}",
+                http_status=getattr(error, "http_status", None),
+            ) from error
+        yield Sleep(delay)
+    if progress is not None:
+        progress(plan.size, plan.size)

@@ -1,0 +1,195 @@
+"""The FastAPI app: `create_app(settings)` wires the store, the TikTok client, security and routes.
+
+Other parts add their router to `_ROUTERS` (one line each).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from directpost.config import Settings, get_settings
+from directpost.store.crypto import session_secret_from_settings, token_cipher_from_settings
+from directpost.store.db import create_engine_from_settings, create_session_factory
+from directpost.tiktok import AsyncTikTokClient, AsyncTransport
+from directpost.web import i18n
+from directpost.web.deps import AccountRequiredError, SignInRequiredError, sign_in_url
+from directpost.web.i18n import _
+from directpost.web.routes import (
+    account,
+    auth,
+    compose,
+    media_public,
+    posts,
+    public,
+    uploads,
+    webhooks,
+)
+from directpost.web.security import (
+    SecurityHeadersMiddleware,
+    require_csrf,
+    security_headers,
+    session_cookie_options,
+)
+from directpost.web.templating import render
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).with_name("static")
+STATIC_PREFIX = "/static"
+
+_ROUTERS = [
+    public.router,
+    auth.router,
+    account.router,
+    compose.router,  # E: the Post page
+    uploads.router,  # E: resumable media uploads
+    posts.router,  # F: publish, posts list, live status
+    webhooks.router,  # F: TikTok webhooks
+    media_public.router,  # F: per-attempt media URLs for PULL_FROM_URL
+]
+
+
+def _wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return request.method == "GET" and ("text/html" in accept or not accept or "*/*" in accept)
+
+
+def _error_page(request: Request, *, status: int, heading: str, message: str) -> Response:
+    if "text/html" in request.headers.get("accept", ""):
+        return render(
+            request,
+            "error.html",
+            {"heading": heading, "message": message, "log_id": "", "retry_url": ""},
+            status_code=status,
+        )
+    return JSONResponse({"detail": message}, status_code=status)
+
+
+class LanguageMiddleware:
+    """Chooses the UI language of each request from Accept-Language (gettext catalogues)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            header = None
+            for name, value in scope.get("headers", []):
+                if name == b"accept-language":
+                    header = value.decode("latin-1")
+                    break
+            i18n.set_language(i18n.negotiate_language(header))
+        await self.app(scope, receive, send)
+
+
+def create_app(
+    settings: Settings | None = None, *, tiktok_transport: AsyncTransport | None = None
+) -> FastAPI:
+    """Build the app for `settings` (default: from the environment).
+
+    `tiktok_transport` points the TikTok client somewhere else (tests: the emulator in-process).
+    Refuses to start outside development without real secrets.
+    """
+    settings = settings or get_settings()
+    settings.require_production_secrets()
+    engine = create_engine_from_settings(settings)
+    cipher = token_cipher_from_settings(settings)
+    session_secret = session_secret_from_settings(settings)
+    client: AsyncTikTokClient | None = None
+    if settings.tiktok_client_key:
+        client = AsyncTikTokClient(
+            client_key=settings.tiktok_client_key,
+            client_secret=settings.tiktok_client_secret.get_secret_value(),
+            auth_base_url=settings.tiktok_auth_base_url,
+            api_base_url=settings.tiktok_api_base_url,
+            transport=tiktok_transport,
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if client is not None:
+                await client.aclose()
+            engine.dispose()
+
+    app = FastAPI(
+        title="directpost",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+        dependencies=[Depends(require_csrf)],
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = create_session_factory(engine)
+    app.state.token_cipher = cipher
+    app.state.tiktok_client = client
+
+    # Middleware runs outermost-last: headers wrap everything, sessions wrap the routes.
+    app.add_middleware(
+        SessionMiddleware, secret_key=session_secret, **session_cookie_options(settings)
+    )
+    app.add_middleware(LanguageMiddleware)
+    app.add_middleware(
+        SecurityHeadersMiddleware, headers=security_headers(settings), static_prefix=STATIC_PREFIX
+    )
+
+    app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
+    for router in _ROUTERS:
+        app.include_router(router)
+
+    @app.exception_handler(SignInRequiredError)
+    async def _sign_in_required(request: Request, exc: SignInRequiredError) -> Response:
+        if _wants_html(request):
+            return RedirectResponse(sign_in_url(exc.next_path), status_code=303)
+        return JSONResponse({"detail": _("Sign in with TikTok to continue.")}, status_code=401)
+
+    @app.exception_handler(AccountRequiredError)
+    async def _account_required(request: Request, exc: AccountRequiredError) -> Response:
+        if _wants_html(request):
+            return RedirectResponse("/accounts?need=account", status_code=303)
+        return JSONResponse(
+            {"detail": _("Connect a TikTok account first (Accounts page).")}, status_code=409
+        )
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else _("The request failed.")
+        if exc.status_code == 404:
+            message = _("There is nothing at this address.")
+        heading = _("Not found") if exc.status_code == 404 else _("Something is not right")
+        response = _error_page(request, status=exc.status_code, heading=heading, message=message)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if "text/html" in request.headers.get("accept", ""):
+            return _error_page(
+                request,
+                status=422,
+                heading=_("Something is not right"),
+                message=_(
+                    "Some of the information sent was missing or malformed; nothing was "
+                    "changed. Go back, check the form and try again."
+                ),
+            )
+        return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+
+    return app

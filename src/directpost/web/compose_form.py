@@ -1,0 +1,167 @@
+"""Turn the Post page's form and the server's own records into the inputs of `directpost.rules`.
+
+Shared by the compose routes (re-rendering the page's controls) and the publish route: both read
+the form the same way, take media facts only from what the server measured (never from the
+browser), and take creator facts only from a creator_info fetched for this very request (UX-1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from directpost import rules
+from directpost.config import Settings
+from directpost.rules import AppPolicy, CreatorFacts, Draft, MediaFacts
+from directpost.store import posts as post_store
+from directpost.store.base import utcnow
+from directpost.store.uploads import Upload
+from directpost.tiktok import CreatorCannotPostError, CreatorInfo
+
+#: Form values a checkbox sends when it is checked.
+_TRUE = frozenset({"on", "true", "1", "yes"})
+
+#: The form fields of the Post page, for anyone building or reading the form.
+FORM_FIELDS = (
+    "upload_id",
+    "title",
+    "description",
+    "privacy_level",
+    "allow_comment",
+    "allow_duet",
+    "allow_stitch",
+    "disclose_commercial",
+    "your_brand",
+    "branded_content",
+    "is_aigc",
+    "mode",
+    "cover_timestamp_ms",
+    "photo_cover_index",
+)
+
+
+def _text(form: Mapping[str, Any], name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _flag(form: Mapping[str, Any], name: str) -> bool:
+    return _text(form, name).strip().lower() in _TRUE
+
+
+def _int_or_none(form: Mapping[str, Any], name: str) -> int | None:
+    raw = _text(form, name).strip()
+    if not raw:
+        return None
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        return None
+
+
+def parse_draft(form: Mapping[str, Any], *, media: MediaFacts = rules.NO_MEDIA) -> Draft:
+    """The user's choices from the Post page's form, with the server-measured `media` facts.
+
+    Absent fields are the page's defaults (nothing chosen, nothing checked), so a bypassing
+    client cannot get a default it did not pick. Line endings are normalised as browsers send
+    them (CRLF), and counted as TikTok will count them.
+    """
+    privacy = _text(form, "privacy_level").strip() or None
+    mode: rules.PostMode = "inbox" if _text(form, "mode") == "inbox" else "direct"
+    return Draft(
+        media=media,
+        title=_text(form, "title").replace("\r\n", "\n"),
+        description=_text(form, "description").replace("\r\n", "\n"),
+        privacy_level=privacy,
+        allow_comment=_flag(form, "allow_comment"),
+        allow_duet=_flag(form, "allow_duet"),
+        allow_stitch=_flag(form, "allow_stitch"),
+        disclose_commercial=_flag(form, "disclose_commercial"),
+        your_brand=_flag(form, "your_brand"),
+        branded_content=_flag(form, "branded_content"),
+        is_aigc=_flag(form, "is_aigc"),
+        mode=mode,
+        cover_timestamp_ms=_int_or_none(form, "cover_timestamp_ms"),
+        photo_cover_index=_int_or_none(form, "photo_cover_index") or 0,
+    )
+
+
+def draft_choices(draft: Draft) -> dict[str, Any]:
+    """The draft's choices without media facts, as JSON (stored with the post and its consent)."""
+    return {
+        "title": draft.title,
+        "description": draft.description,
+        "privacy_level": draft.privacy_level,
+        "allow_comment": draft.allow_comment,
+        "allow_duet": draft.allow_duet,
+        "allow_stitch": draft.allow_stitch,
+        "disclose_commercial": draft.disclose_commercial,
+        "your_brand": draft.your_brand,
+        "branded_content": draft.branded_content,
+        "is_aigc": draft.is_aigc,
+        "mode": draft.mode,
+        "cover_timestamp_ms": draft.cover_timestamp_ms,
+        "photo_cover_index": draft.photo_cover_index,
+    }
+
+
+def media_facts(upload: Upload | None) -> MediaFacts:
+    """What the server measured about an upload (or "nothing uploaded yet")."""
+    if upload is None:
+        return rules.NO_MEDIA
+    kind: rules.MediaKind = "photos" if upload.kind == "photos" else "video"
+    ready = upload.state == "ready"
+    duration: float | None = None
+    if kind == "video" and upload.files:
+        raw = upload.files[0].facts.get("duration_s")
+        duration = float(raw) if isinstance(raw, int | float) else None
+    return MediaFacts(
+        kind=kind,
+        ready=ready,
+        duration_sec=duration,
+        photo_count=len(upload.files) if kind == "photos" else 0,
+        problems=tuple(upload.problems) if upload.state == "rejected" else (),
+    )
+
+
+def creator_facts(info: CreatorInfo) -> CreatorFacts:
+    """The library's creator_info answer, in the policy's own terms."""
+    return CreatorFacts(
+        nickname=info.creator_nickname,
+        avatar_url=info.creator_avatar_url,
+        username=info.creator_username,
+        privacy_level_options=tuple(info.privacy_level_options),
+        comment_disabled=info.comment_disabled,
+        duet_disabled=info.duet_disabled,
+        stitch_disabled=info.stitch_disabled,
+        max_video_post_duration_sec=info.max_video_post_duration_sec,
+    )
+
+
+def blocked_creator_facts(
+    error: CreatorCannotPostError, *, nickname: str = "", avatar_url: str = ""
+) -> CreatorFacts:
+    """creator_info said the creator cannot post now (UX-1b); keep who it is for the page."""
+    return CreatorFacts(nickname=nickname, avatar_url=avatar_url, blocked_code=error.code)
+
+
+def app_policy(
+    session: Session, *, settings: Settings, open_id: str, now: datetime | None = None
+) -> AppPolicy:
+    """What the app may do for this creator now: audit status and the rolling creator cap."""
+    since = (now or utcnow()) - timedelta(hours=24)
+    recent = post_store.creators_posted_since(session, since=since)
+    cap = (
+        settings.creator_cap_per_day
+        if settings.app_audited
+        else min(5, settings.creator_cap_per_day)
+    )
+    return AppPolicy(
+        audited=settings.app_audited,
+        creator_cap=cap,
+        creators_posted_24h=len(recent),
+        creator_posted_24h=open_id in recent,
+    )

@@ -1,0 +1,274 @@
+"""Linked accounts and the person's data (DG-5): see, export, disconnect, delete everything.
+
+Every query here is scoped to the signed-in person (`CurrentPerson`): another person's account
+id answers 404, exactly like an id that does not exist (USE-2).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from directpost.store import accounts as store
+from directpost.store.accounts import TikTokAccount
+from directpost.tiktok import APIError, AsyncTikTokClient, OAuthError, TikTokError
+from directpost.web.deps import (
+    CipherDep,
+    CurrentPerson,
+    DbSession,
+    SessionFactoryDep,
+)
+from directpost.web.i18n import _
+from directpost.web.templating import SESSION_ACCOUNT_KEY, render
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+_SECTION_TITLES = {
+    "people": "Your profile",
+    "tiktok_accounts": "Linked TikTok accounts",
+}
+
+
+class RevokeUnreachableError(Exception):
+    """TikTok could not be reached to revoke a token; nothing was deleted."""
+
+
+async def revoke_at_tiktok(
+    *,
+    client: AsyncTikTokClient | None,
+    factory: Any,
+    cipher: Any,
+    account: TikTokAccount,
+) -> None:
+    """Withdraw this app's access at TikTok for the account (DG-5).
+
+    A token TikTok no longer accepts counts as revoked; an unreachable TikTok raises
+    `RevokeUnreachableError` so the caller keeps the tokens and the person can retry.
+    """
+    if client is None or not account.is_connected:
+        return
+    try:
+        access_token = await store.fresh_access_token(
+            factory,
+            account_id=account.id,
+            cipher=cipher,
+            refresh=lambda refresh_token: client.refresh_token(refresh_token=refresh_token),
+        )
+        # https://developers.tiktok.com/doc/oauth-user-access-token-management (revoke)
+        await client.revoke(access_token=access_token)
+    except store.AccountNotConnectedError:
+        return
+    except (OAuthError, APIError) as exc:
+        log.info(
+            "TikTok no longer accepts account %s's token (%s): treating as revoked.",
+            account.id,
+            type(exc).__name__,
+        )
+    except TikTokError as exc:
+        raise RevokeUnreachableError(str(type(exc).__name__)) from exc
+
+
+def _accounts_page(request: Request, message: str = "", status: int = 200) -> HTMLResponse:
+    return render(request, "account/accounts.html", {"message": message}, status_code=status)
+
+
+@router.get("/accounts", response_class=HTMLResponse)
+def accounts_page(request: Request, person: CurrentPerson, need: str = "") -> HTMLResponse:
+    message = ""
+    if need == "account":
+        message = _("Connect a TikTok account to post: continue with TikTok using your account.")
+    elif need == "scope":
+        message = _(
+            "TikTok did not grant permission to post for this account. To post with it, link it "
+            "again and allow “Post content to TikTok”."
+        )
+    return _accounts_page(request, message)
+
+
+@router.post("/accounts/active")
+def choose_active(
+    request: Request, person: CurrentPerson, db: DbSession, account_id: int = Form(...)
+) -> Response:
+    """Make one of the person's connected accounts the one posts go to."""
+    account = store.get_account(db, person_id=person.id, account_id=account_id)
+    if account is None:
+        raise HTTPException(status_code=404, detail=_("There is no such account."))
+    if not account.is_connected:
+        return _accounts_page(
+            request,
+            _("That account is not connected; continue with TikTok using it to connect it."),
+            status=409,
+        )
+    request.session[SESSION_ACCOUNT_KEY] = account.id
+    return RedirectResponse("/accounts", status_code=303)
+
+
+@router.post("/accounts/{account_id}/disconnect")
+async def disconnect(
+    request: Request,
+    account_id: int,
+    person: CurrentPerson,
+    db: DbSession,
+    factory: SessionFactoryDep,
+    cipher: CipherDep,
+) -> Response:
+    """Revoke the account's authorization at TikTok, then delete its tokens here (DG-5)."""
+    account = store.get_account(db, person_id=person.id, account_id=account_id)
+    if account is None:
+        raise HTTPException(status_code=404, detail=_("There is no such account."))
+    db.commit()  # end the read: the refresh below writes through its own session
+    try:
+        await revoke_at_tiktok(
+            client=request.app.state.tiktok_client, factory=factory, cipher=cipher, account=account
+        )
+    except RevokeUnreachableError:
+        return _accounts_page(
+            request,
+            _(
+                "TikTok could not be reached, so the account is still connected. Try again in a "
+                "moment."
+            ),
+            status=502,
+        )
+    store.forget_tokens(db, account_id=account.id, status="disconnected")
+    if request.session.get(SESSION_ACCOUNT_KEY) == account.id:
+        request.session.pop(SESSION_ACCOUNT_KEY, None)
+    log.info("Account %s disconnected by its person.", account.id)
+    return RedirectResponse("/accounts", status_code=303)
+
+
+@dataclass(frozen=True, slots=True)
+class DataSection:
+    title: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+
+
+@router.get("/me/data", response_class=HTMLResponse)
+def data_page(request: Request, person: CurrentPerson, db: DbSession) -> HTMLResponse:
+    """What is stored about the person, table by table, without secrets."""
+    data = store.export_person_data(db, person_id=person.id)
+    sections = [
+        DataSection(
+            title=_(_SECTION_TITLES.get(name, name.replace("_", " ").capitalize())),
+            columns=list(rows[0].keys()) if rows else [],
+            rows=rows,
+        )
+        for name, rows in data.items()
+    ]
+    return render(request, "account/data.html", {"sections": sections, "message": ""})
+
+
+@router.get("/me/data/export")
+def export_data(person: CurrentPerson, db: DbSession) -> Response:
+    """Everything stored about the person as a JSON download (DG-5)."""
+    data = store.export_person_data(db, person_id=person.id)
+    body = json.dumps({"directpost_export": 1, "data": data}, indent=2, ensure_ascii=False)
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"content-disposition": 'attachment; filename="directpost-my-data.json"'},
+    )
+
+
+def _delete_stored_media(request: Request, db: Any, person_id: int) -> None:
+    """Delete the person's media files, when the uploads part offers their storage keys."""
+    try:
+        uploads = importlib.import_module("directpost.store.uploads")
+    except ImportError:
+        return
+    keys_for_person = getattr(uploads, "storage_keys_for_person", None)
+    if keys_for_person is None:
+        return
+    keys = list(keys_for_person(db, person_id=person_id))
+    if not keys:
+        return
+    storage = importlib.import_module("directpost.media.storage")
+    media_store = storage.media_store_from_settings(request.app.state.settings)
+    for key in keys:
+        try:
+            media_store.delete(key)
+        except Exception:  # a missing file must not stop the deletion of the rest
+            log.warning("Could not delete a media file of person %s.", person_id, exc_info=True)
+
+
+@router.post("/me/data/delete")
+async def delete_everything(
+    request: Request,
+    person: CurrentPerson,
+    db: DbSession,
+    factory: SessionFactoryDep,
+    cipher: CipherDep,
+    confirm: str = Form(""),
+) -> Response:
+    """Revoke every linked account at TikTok, then delete all of the person's data (DG-5)."""
+    if confirm != "yes":
+        data = store.export_person_data(db, person_id=person.id)
+        sections = [
+            DataSection(title=name, columns=list(rows[0]) if rows else [], rows=rows)
+            for name, rows in data.items()
+        ]
+        return render(
+            request,
+            "account/data.html",
+            {
+                "sections": sections,
+                "message": _("Nothing was deleted: tick the box to confirm, then press delete."),
+            },
+            status_code=400,
+        )
+    accounts = store.list_accounts(db, person_id=person.id)
+    db.commit()
+    unreachable = False
+    for account in accounts:
+        try:
+            await revoke_at_tiktok(
+                client=request.app.state.tiktok_client,
+                factory=factory,
+                cipher=cipher,
+                account=account,
+            )
+        except RevokeUnreachableError:
+            unreachable = True
+    if unreachable:
+        return render(
+            request,
+            "error.html",
+            {
+                "heading": _("Nothing was deleted yet"),
+                "message": _(
+                    "TikTok could not be reached to withdraw this site's access, so your data "
+                    "was kept. Try again in a moment."
+                ),
+                "log_id": "",
+                "retry_url": "/me/data",
+                "retry_label": _("Back to My data"),
+            },
+            status_code=502,
+        )
+    _delete_stored_media(request, db, person.id)
+    store.delete_person(db, person_id=person.id)
+    request.session.clear()
+    request.state.person_view = None
+    log.info("Person %s deleted all their data.", person.id)
+    return render(
+        request,
+        "error.html",
+        {
+            "heading": _("Your data has been deleted"),
+            "message": _(
+                "Every linked TikTok account was disconnected and everything this site kept "
+                "about you was deleted. Posts already published on TikTok stay on TikTok."
+            ),
+            "log_id": "",
+            "retry_url": "",
+            "retry_label": "",
+        },
+    )

@@ -1,0 +1,204 @@
+"""The Post page: `/compose` and the controls it re-renders as the user changes the form.
+
+`GET /compose` asks TikTok for this creator's creator_info on every render (UX-1), and builds the
+page from `rules.compose_state` alone. `POST /compose/state` answers each form change with the
+re-rendered controls, computed by the same function, so no rule lives in JavaScript.
+
+The controls endpoint uses the creator_info fetched when the page was rendered (kept, signed, in
+the session for that account) rather than a new one per keystroke: creator_info allows 20
+requests a minute per creator (CAP-4), and the publish route fetches it afresh anyway before
+anything is sent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import escape
+from sqlalchemy.orm import Session
+
+from directpost import rules
+from directpost.rules import ComposeState, CreatorFacts
+from directpost.store import uploads as upload_store
+from directpost.store.accounts import TikTokAccount
+from directpost.store.uploads import Upload, UploadNotFoundError
+from directpost.tiktok import (
+    APIError,
+    AsyncTikTokClient,
+    CreatorCannotPostError,
+    RateLimitedError,
+    TikTokError,
+)
+from directpost.web import compose_form
+from directpost.web.deps import (
+    AccessToken,
+    CurrentAccount,
+    CurrentPerson,
+    DbSession,
+    SettingsDep,
+)
+from directpost.web.i18n import _
+from directpost.web.security import require_csrf
+from directpost.web.templating import render
+
+router = APIRouter(tags=["compose"], dependencies=[Depends(require_csrf)])
+
+#: Session key of the creator_info snapshot taken when the page was last rendered.
+SNAPSHOT_KEY = "compose_creator"
+
+
+class CreatorInfoUnavailableError(Exception):
+    """TikTok did not answer creator_info; the page cannot be built without it (UX-1)."""
+
+    def __init__(self, message: str, *, log_id: str = "") -> None:
+        super().__init__(message)
+        self.log_id = log_id
+
+
+async def fetch_creator_facts(
+    client: AsyncTikTokClient | None, *, access_token: str, account: TikTokAccount
+) -> CreatorFacts:
+    """creator_info for this creator, asked of TikTok now (UX-1: never from a cache)."""
+    if client is None:
+        raise CreatorInfoUnavailableError(_("This app has no TikTok connection configured."))
+    try:
+        # https://developers.tiktok.com/doc/content-posting-api-reference-query-creator-info
+        info = await client.creator_info(access_token=access_token)
+    except CreatorCannotPostError as exc:
+        return compose_form.blocked_creator_facts(
+            exc, nickname=account.display_name, avatar_url=account.avatar_url
+        )
+    except RateLimitedError as exc:
+        raise CreatorInfoUnavailableError(
+            _("TikTok asks us to slow down for this account. Wait a minute, then reload the page."),
+            log_id=exc.log_id,
+        ) from exc
+    except APIError as exc:
+        raise CreatorInfoUnavailableError(
+            _(
+                "TikTok did not tell us what this account may post (%(code)s). Reload the page "
+                "to try again."
+            )
+            % {"code": exc.code},
+            log_id=exc.log_id,
+        ) from exc
+    except TikTokError as exc:
+        raise CreatorInfoUnavailableError(
+            _("TikTok could not be reached. Nothing was sent. Reload the page to try again.")
+        ) from exc
+    return compose_form.creator_facts(info)
+
+
+def _remember(request: Request, account: TikTokAccount, creator: CreatorFacts) -> None:
+    request.session[SNAPSHOT_KEY] = {"account_id": account.id, **dataclasses.asdict(creator)}
+
+
+def _remembered(request: Request, account: TikTokAccount) -> CreatorFacts | None:
+    raw = request.session.get(SNAPSHOT_KEY)
+    if not isinstance(raw, dict) or raw.get("account_id") != account.id:
+        return None
+    fields = {f.name for f in dataclasses.fields(CreatorFacts)}
+    values: dict[str, Any] = {k: v for k, v in raw.items() if k in fields}
+    values["privacy_level_options"] = tuple(values.get("privacy_level_options", ()))
+    try:
+        return CreatorFacts(**values)
+    except TypeError:
+        return None
+
+
+def _load_upload(db: Session, *, person_id: int, upload_id: str) -> Upload | None:
+    if not upload_id:
+        return None
+    try:
+        return upload_store.get_upload(db, person_id=person_id, upload_id=upload_id)
+    except UploadNotFoundError:
+        return None
+
+
+def _page_context(state: ComposeState, upload: Upload | None, draft: rules.Draft) -> dict[str, Any]:
+    return {"state": state, "upload": upload, "draft": draft}
+
+
+@router.get("/compose", response_class=HTMLResponse)
+async def compose_page(
+    request: Request,
+    person: CurrentPerson,
+    account: CurrentAccount,
+    access_token: AccessToken,
+    db: DbSession,
+    settings: SettingsDep,
+    upload: str = "",
+) -> Response:
+    """The Post page, built from a creator_info fetched for this render (UX-1)."""
+    try:
+        creator = await fetch_creator_facts(
+            request.app.state.tiktok_client, access_token=access_token, account=account
+        )
+    except CreatorInfoUnavailableError as exc:
+        request.session.pop(SNAPSHOT_KEY, None)
+        return render(
+            request,
+            "error.html",
+            {
+                "heading": _("The Post page cannot be shown right now"),
+                "message": str(exc),
+                "log_id": exc.log_id,
+                "retry_url": str(request.url.path),
+                "retry_label": _("Try again"),
+            },
+            status_code=503,
+        )
+    _remember(request, account, creator)
+    chosen = _load_upload(db, person_id=person.id, upload_id=upload)
+    draft = rules.Draft(media=compose_form.media_facts(chosen))
+    policy = compose_form.app_policy(db, settings=settings, open_id=account.open_id)
+    state = rules.compose_state(creator, draft, policy)
+    return render(request, "compose/page.html", _page_context(state, chosen, draft))
+
+
+@router.post("/compose/state", response_class=HTMLResponse)
+async def compose_controls(
+    request: Request,
+    person: CurrentPerson,
+    account: CurrentAccount,
+    access_token: AccessToken,
+    db: DbSession,
+    settings: SettingsDep,
+) -> Response:
+    """The page's controls re-rendered for the form as it is now (no rule runs in the browser)."""
+    form = await request.form()
+    creator = _remembered(request, account)
+    if creator is None:  # page rendered for another account, or the session is new
+        try:
+            creator = await fetch_creator_facts(
+                request.app.state.tiktok_client, access_token=access_token, account=account
+            )
+        except CreatorInfoUnavailableError as exc:
+            return HTMLResponse(
+                f'<p class="notice notice-error" role="alert">{escape(str(exc))}</p>',
+                status_code=503,
+            )
+        _remember(request, account, creator)
+    upload_id = form.get("upload_id")
+    chosen = _load_upload(
+        db, person_id=person.id, upload_id=upload_id if isinstance(upload_id, str) else ""
+    )
+    draft = compose_form.parse_draft(form, media=compose_form.media_facts(chosen))
+    policy = compose_form.app_policy(db, settings=settings, open_id=account.open_id)
+    state = rules.compose_state(creator, draft, policy)
+    return render(request, "compose/_controls.html", _page_context(state, chosen, draft))
+
+
+@router.get("/compose/preview", response_class=HTMLResponse)
+def compose_preview(
+    request: Request, person: CurrentPerson, db: DbSession, upload: str = ""
+) -> Response:
+    """The preview of exactly what will be posted (UX-5a), once an upload is checked."""
+    chosen = _load_upload(db, person_id=person.id, upload_id=upload)
+    if chosen is None:
+        return HTMLResponse(status_code=404)
+    draft = rules.Draft(media=compose_form.media_facts(chosen))
+    return render(request, "compose/_preview.html", {"upload": chosen, "draft": draft})

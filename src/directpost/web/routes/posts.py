@@ -1,0 +1,389 @@
+"""Publishing from the browser: `POST /posts`, the posts list, each post's live status, and
+editing or cancelling a scheduled post until it starts.
+
+`POST /posts` is the consent step (UX-5c): the server re-reads the form with the Post page's own
+parser, measures nothing from the browser, asks TikTok for creator_info now, validates with
+`rules.validate`, and stores the post with what was shown. Only then can a job send anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from directpost.publishing import outcomes, service
+from directpost.publishing.budgets import Budgets, budgets_from_settings
+from directpost.publishing.drafts import draft_from_choices
+from directpost.rules.model import CreatorFacts, Violation
+from directpost.store import posts as store
+from directpost.store import uploads as upload_store
+from directpost.store.accounts import TikTokAccount
+from directpost.web import compose_form
+from directpost.web.deps import (
+    AccessToken,
+    CurrentAccount,
+    CurrentPerson,
+    DbSession,
+    SessionFactoryDep,
+    SettingsDep,
+    TikTokClientDep,
+)
+from directpost.web.i18n import _
+from directpost.web.routes.compose import CreatorInfoUnavailableError, fetch_creator_facts
+from directpost.web.security import require_csrf
+from directpost.web.templating import render
+
+router = APIRouter(tags=["posts"], dependencies=[Depends(require_csrf)])
+
+#: Longest we let a browser wait for creator_info budget before saying "try in a minute".
+MAX_BUDGET_WAIT_S = 5.0
+
+
+def get_budgets(request: Request, settings: SettingsDep, factory: SessionFactoryDep) -> Budgets:
+    """The shared per-token budgets (CAP-4), one per app."""
+    budgets: Budgets | None = getattr(request.app.state, "publish_budgets", None)
+    if budgets is None:
+        budgets = budgets_from_settings(settings, factory)
+        request.app.state.publish_budgets = budgets
+    return budgets
+
+
+BudgetsDep = Annotated[Budgets, Depends(get_budgets)]
+
+
+@dataclass(frozen=True, slots=True)
+class PostView:
+    """What a page may show about a post (no internal fields, no tokens)."""
+
+    id: int
+    kind: str
+    mode: str
+    state: str
+    state_label: str
+    final: bool
+    title: str
+    privacy_level: str
+    reason: str
+    log_id: str
+    post_ids: list[str]
+    links: list[str]
+    scheduled_local: str
+    time_zone: str
+    editable: bool
+    cancellable: bool
+    needs_confirmation: bool
+    created_at: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "state": self.state,
+            "state_label": self.state_label,
+            "final": self.final,
+            "reason": self.reason,
+            "log_id": self.log_id,
+            # Post ids stay strings end to end: JavaScript numbers would round 19 digits.
+            "post_ids": list(self.post_ids),
+            "links": list(self.links),
+            "cancellable": self.cancellable,
+            "editable": self.editable,
+        }
+
+
+def post_link(open_id: str, username: str, post_id: str) -> str:
+    """The public TikTok address of a post (the handle is optional for TikTok's redirect)."""
+    handle = username or open_id
+    return f"https://www.tiktok.com/@{handle}/video/{post_id}"
+
+
+def post_view(post: store.Post) -> PostView:
+    choices = post.choices or {}
+    username = ""
+    if post.consent is not None:
+        username = str(post.consent.creator_info.get("username", ""))
+    scheduled_local = ""
+    if post.scheduled_at is not None:
+        try:
+            from zoneinfo import ZoneInfo
+
+            scheduled_local = post.scheduled_at.astimezone(ZoneInfo(post.time_zone)).strftime(
+                "%Y-%m-%d %H:%M"
+            )
+        except (KeyError, ValueError):
+            scheduled_local = post.scheduled_at.strftime("%Y-%m-%d %H:%M UTC")
+    cancellable = post.state in store.EDITABLE_STATES or (
+        post.state in (store.PUBLISHING, store.PROCESSING)
+        and not post.cancel_requested
+        and any(a.source == "PULL_FROM_URL" for a in post.attempts)
+        and post.tiktok_status in ("", "PROCESSING_DOWNLOAD")
+    )
+    return PostView(
+        id=post.id,
+        kind=post.kind,
+        mode=post.mode,
+        state=post.state,
+        state_label=_(outcomes.STATE_LABELS.get(post.state, post.state)),
+        final=post.state in store.FINAL_STATES and post.state != store.SCHEDULED,
+        title=str(choices.get("title", "")),
+        privacy_level=str(choices.get("privacy_level") or ""),
+        reason=_(post.reason_text) if post.reason_text else "",
+        log_id=post.log_id,
+        post_ids=[str(i) for i in post.post_ids],
+        links=[post_link(post.open_id, username, str(i)) for i in post.post_ids],
+        scheduled_local=scheduled_local,
+        time_zone=post.time_zone,
+        editable=post.state in (store.SCHEDULED, store.QUEUED),
+        cancellable=cancellable,
+        needs_confirmation=post.state in (store.NEEDS_CONFIRMATION, store.TRY_LATER),
+        created_at=post.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def _refused(
+    request: Request, violations: list[Violation], *, status: int = 422, back: str = "/compose"
+) -> Response:
+    """Say plainly why nothing was published; the upload and the page's choices are kept."""
+    messages = [_(v.message) for v in violations]
+    if _wants_json(request):
+        return JSONResponse(
+            {
+                "detail": messages,
+                "violations": [
+                    {"rule": v.rule, "field": v.field, "message": _(v.message)} for v in violations
+                ],
+            },
+            status_code=status,
+        )
+    return render(
+        request, "posts/refused.html", {"messages": messages, "back": back}, status_code=status
+    )
+
+
+async def _creator_facts(
+    budgets: Budgets,
+    client: Any,
+    *,
+    access_token: str,
+    account: TikTokAccount,
+) -> CreatorFacts | Violation:
+    """creator_info now (never cached), spent from the shared budget (CAP-4)."""
+    waited = 0.0
+    while (wait := await asyncio.to_thread(budgets.try_spend, account.open_id, "creator_info")) > 0:
+        if waited + wait > MAX_BUDGET_WAIT_S:
+            return Violation(
+                "CAP-4",
+                _(
+                    "TikTok allows only a few requests a minute for each account, and this "
+                    "account has used them. Nothing was sent; press publish again in a minute."
+                ),
+            )
+        await asyncio.sleep(wait)
+        waited += wait
+    try:
+        return await fetch_creator_facts(client, access_token=access_token, account=account)
+    except CreatorInfoUnavailableError as exc:
+        ref = f" (TikTok reference {exc.log_id})" if exc.log_id else ""
+        return Violation("UX-1", f"{exc}{ref}")
+
+
+@router.post("/posts", response_model=None)
+async def publish(
+    request: Request,
+    person: CurrentPerson,
+    account: CurrentAccount,
+    db: DbSession,
+    settings: SettingsDep,
+    client: TikTokClientDep,
+    access_token: AccessToken,
+    budgets: BudgetsDep,
+) -> Response:
+    """The creator pressed publish: validate on the server, record consent, queue (UX-5c)."""
+    form = await request.form()
+    upload_id = str(form.get("upload_id") or "")
+    upload: upload_store.Upload | None = None
+    if upload_id:
+        try:
+            upload = upload_store.get_upload(db, person_id=person.id, upload_id=upload_id)
+        except upload_store.UploadNotFoundError:
+            upload = None
+    if upload is None:
+        return _refused(
+            request, [Violation("TECH-3", _("Upload the media to post first."), "media")]
+        )
+    draft = compose_form.parse_draft(form, media=compose_form.media_facts(upload))
+    facts = await _creator_facts(budgets, client, access_token=access_token, account=account)
+    if isinstance(facts, Violation):
+        return _refused(request, [facts], status=503 if facts.rule == "UX-1" else 429)
+    try:
+        when, zone = service.parse_schedule(
+            str(form.get("scheduled_at") or ""), str(form.get("time_zone") or "UTC")
+        )
+        post = service.submit_post(
+            db,
+            settings=settings,
+            submission=service.Submission(
+                person_id=person.id,
+                account_id=account.id,
+                open_id=account.open_id,
+                creator=facts,
+                draft=draft,
+                media=upload_store.media_manifest(upload),
+                upload_id=upload.id,
+                scheduled_at=when,
+                time_zone=zone,
+            ),
+        )
+    except service.PublishRefused as refused:
+        return _refused(request, refused.violations)
+    db.commit()
+    _nudge_worker(request, post.id)
+    if _wants_json(request):
+        return JSONResponse(
+            {"id": post.id, "url": f"/posts/{post.id}", **post_view(post).as_json()},
+            status_code=201,
+        )
+    return RedirectResponse(f"/posts/{post.id}?published=1", status_code=303)
+
+
+def _nudge_worker(request: Request, post_id: int) -> None:
+    """Tell an in-process worker to look now (its sweeper would find the post anyway)."""
+    worker = getattr(request.app.state, "publish_worker", None)
+    if worker is not None:
+        worker.sweep_once()
+
+
+@router.get("/posts", response_model=None)
+def list_posts(request: Request, person: CurrentPerson, db: DbSession) -> Response:
+    views = [post_view(p) for p in store.list_posts(db, person_id=person.id)]
+    if _wants_json(request):
+        return JSONResponse({"posts": [v.as_json() for v in views]})
+    return render(request, "posts/list.html", {"posts": views})
+
+
+def _own_post(db: Session, person_id: int, post_id: int) -> store.Post:
+    post = store.get_post(db, post_id=post_id, person_id=person_id)
+    if post is None:  # someone else's post looks exactly like a missing one
+        raise HTTPException(status_code=404)
+    return post
+
+
+@router.get("/posts/{post_id}", response_model=None)
+def show_post(request: Request, post_id: int, person: CurrentPerson, db: DbSession) -> Response:
+    post = _own_post(db, person.id, post_id)
+    view = post_view(post)
+    if _wants_json(request):
+        return JSONResponse(view.as_json())
+    return render(
+        request,
+        "posts/detail.html",
+        {
+            "post": view,
+            "just_published": request.query_params.get("published") == "1",
+            "draft": draft_from_choices(post.choices),
+        },
+    )
+
+
+@router.get("/posts/{post_id}/status", response_model=None)
+def post_status(post_id: int, person: CurrentPerson, db: DbSession) -> Response:
+    """The live status the post page polls (UX-5e); post ids as strings."""
+    return JSONResponse(post_view(_own_post(db, person.id, post_id)).as_json())
+
+
+@router.post("/posts/{post_id}/cancel", response_model=None)
+def cancel(request: Request, post_id: int, person: CurrentPerson, db: DbSession) -> Response:
+    try:
+        post = service.cancel_post(db, person_id=person.id, post_id=post_id)
+    except LookupError as exc:
+        raise HTTPException(status_code=404) from exc
+    except service.PostNotEditable as exc:
+        return _refused(
+            request, [Violation("edit", str(exc))], status=409, back=f"/posts/{post_id}"
+        )
+    if _wants_json(request):
+        return JSONResponse(post_view(post).as_json())
+    return RedirectResponse(f"/posts/{post_id}", status_code=303)
+
+
+@router.post("/posts/{post_id}/schedule", response_model=None)
+async def reschedule(
+    request: Request, post_id: int, person: CurrentPerson, db: DbSession
+) -> Response:
+    form = await request.form()
+    try:
+        when, zone = service.parse_schedule(
+            str(form.get("scheduled_at") or ""), str(form.get("time_zone") or "UTC")
+        )
+        post = service.reschedule_post(
+            db, person_id=person.id, post_id=post_id, scheduled_at=when, time_zone=zone
+        )
+    except LookupError as exc:
+        raise HTTPException(status_code=404) from exc
+    except service.PublishRefused as refused:
+        return _refused(request, refused.violations, back=f"/posts/{post_id}")
+    except service.PostNotEditable as exc:
+        return _refused(
+            request, [Violation("edit", str(exc))], status=409, back=f"/posts/{post_id}"
+        )
+    if _wants_json(request):
+        return JSONResponse(post_view(post).as_json())
+    return RedirectResponse(f"/posts/{post_id}", status_code=303)
+
+
+@router.post("/posts/{post_id}/confirm", response_model=None)
+async def confirm(
+    request: Request,
+    post_id: int,
+    person: CurrentPerson,
+    account: CurrentAccount,
+    db: DbSession,
+    settings: SettingsDep,
+    client: TikTokClientDep,
+    access_token: AccessToken,
+    budgets: BudgetsDep,
+) -> Response:
+    """Confirm a post again after its settings changed (or after "try later"): the choices in
+    the form are validated against creator_info fetched now, and a new consent is recorded."""
+    post = _own_post(db, person.id, post_id)
+    if post.account_id != account.id:
+        return _refused(
+            request,
+            [Violation("edit", _("Switch to the account this post belongs to, then confirm."))],
+            status=409,
+            back=f"/posts/{post_id}",
+        )
+    form = await request.form()
+    stored = draft_from_choices(post.choices)
+    draft = compose_form.parse_draft(form, media=stored.media)
+    facts = await _creator_facts(budgets, client, access_token=access_token, account=account)
+    if isinstance(facts, Violation):
+        return _refused(request, [facts], status=503, back=f"/posts/{post_id}")
+    try:
+        post = service.reconfirm_post(
+            db,
+            settings=settings,
+            person_id=person.id,
+            post_id=post_id,
+            creator=facts,
+            draft=draft,
+        )
+    except service.PublishRefused as refused:
+        return _refused(request, refused.violations, back=f"/posts/{post_id}")
+    except service.PostNotEditable as exc:
+        return _refused(
+            request, [Violation("edit", str(exc))], status=409, back=f"/posts/{post_id}"
+        )
+    db.commit()
+    _nudge_worker(request, post.id)
+    if _wants_json(request):
+        return JSONResponse(post_view(post).as_json())
+    return RedirectResponse(f"/posts/{post_id}?published=1", status_code=303)

@@ -1,0 +1,328 @@
+"""Resumable browser uploads of a post's media: one video or 1-35 photos.
+
+The protocol, JSON in and out, every request scoped to the signed-in person:
+
+- `POST /uploads` with `{"kind": "video"|"photos", "files": [{"name", "size", "type"}]}` announces
+  the files and answers the upload with an id per file;
+- `PUT /uploads/{id}/files/{file_id}?offset=N` sends raw bytes starting at byte N. The media
+  store accepts a chunk only where the bytes it holds end, so a chunk is never written twice or
+  skipped; a wrong offset answers 409 with the offset to continue from;
+- `GET /uploads/{id}` tells how much of each file has arrived (resume after a reload or a
+  network error) and what the checks found;
+- `POST /uploads/{id}/finish` makes the files readable, probes and checks them (TECH-3) and
+  answers "ready" or "rejected" with the problems in plain words;
+- `GET /uploads/{id}/files/{file_id}` plays the file back for the preview (UX-5a), byte-exact
+  (UX-5b), with Range support (`media.serving`); `DELETE /uploads/{id}` removes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from directpost.media import checks
+from directpost.media.serving import serve_media
+from directpost.media.storage import (
+    MediaStore,
+    MediaStoreError,
+    OffsetMismatchError,
+    media_store_from_settings,
+)
+from directpost.rules import limits
+from directpost.store import uploads as upload_store
+from directpost.store.uploads import NewFile, Upload, UploadFile, UploadNotFoundError
+from directpost.web.deps import CurrentPerson, DbSession, SettingsDep
+from directpost.web.i18n import _
+from directpost.web.security import require_csrf
+
+router = APIRouter(prefix="/uploads", tags=["uploads"], dependencies=[Depends(require_csrf)])
+
+#: The largest chunk one request may carry (the browser sends 8 MiB).
+MAX_CHUNK_BYTES = 64 * 1024 * 1024
+#: MIME types the preview may be served as (anything else is sent as bytes to download).
+_PREVIEW_TYPES = frozenset(limits.VIDEO_MIME_TYPES.values()) | frozenset(
+    limits.PHOTO_MIME_TYPES.values()
+)
+
+
+def get_media_store(request: Request, settings: SettingsDep) -> MediaStore:
+    """The app's media store (built once from settings when the app did not provide one)."""
+    store: MediaStore | None = getattr(request.app.state, "media_store", None)
+    if store is None:
+        store = media_store_from_settings(settings)
+        request.app.state.media_store = store
+    return store
+
+
+MediaStoreDep = Annotated[MediaStore, Depends(get_media_store)]
+
+
+class AnnouncedFile(BaseModel):
+    """A file the browser is about to send."""
+
+    name: str = Field(min_length=1, max_length=1000)
+    size: int = Field(ge=0)
+    type: str = Field(default="", max_length=200)
+
+
+class NewUploadBody(BaseModel):
+    """What the browser announces before sending bytes."""
+
+    kind: Literal["video", "photos"]
+    files: list[AnnouncedFile] = Field(min_length=1)
+
+
+def _problem(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def storage_key(upload_id: str, file_id: str) -> str:
+    """Where a file's bytes live in the media store."""
+    return f"uploads/{upload_id}/{file_id}"
+
+
+def _received(store: MediaStore, upload_file: UploadFile) -> int:
+    if upload_file.storage_key and store.stat(upload_file.storage_key) is not None:
+        return upload_file.size
+    held = store.upload_size(storage_key(upload_file.upload_id, upload_file.id))
+    return held or 0
+
+
+def upload_json(upload: Upload, store: MediaStore) -> dict[str, Any]:
+    """The upload as the browser sees it (no storage keys, nothing of anyone else)."""
+    return {
+        "id": upload.id,
+        "kind": upload.kind,
+        "state": upload.state,
+        "problems": list(upload.problems),
+        "files": [
+            {
+                "id": f.id,
+                "name": f.filename,
+                "size": f.size,
+                "received": _received(store, f),
+                "problems": list(f.problems),
+                "url": f"/uploads/{upload.id}/files/{f.id}",
+            }
+            for f in upload.files
+        ],
+    }
+
+
+def _announce_problems(body: NewUploadBody) -> list[str]:
+    """Refuse at once what can never be posted, before any byte travels."""
+    files = body.files
+    found: list[str] = []
+    if body.kind == "video" and len(files) != 1:
+        found.append(_("Choose one video for a video post."))
+    if body.kind == "photos":
+        found.extend(p.message for p in checks.check_photo_set(len(files)))
+    biggest = limits.VIDEO_MAX_BYTES if body.kind == "video" else limits.PHOTO_MAX_BYTES
+    for f in files:
+        if f.size == 0:
+            found.append(_("%(name)s is empty. Choose another file.") % {"name": f.name})
+        elif f.size > biggest:
+            found.append(
+                _("%(name)s is %(size)d MB; TikTok takes files up to %(max)d MB.")
+                % {"name": f.name, "size": f.size // 2**20, "max": biggest // 2**20}
+            )
+    return found
+
+
+@router.post("", status_code=201)
+def create_upload(
+    body: NewUploadBody,
+    person: CurrentPerson,
+    request: Request,
+    db: DbSession,
+    store: MediaStoreDep,
+) -> JSONResponse:
+    """Announce an upload's files; the answer gives each file's id to send bytes to."""
+    problems = _announce_problems(body)
+    if problems:
+        return _problem(422, " ".join(problems), problems=problems)
+    view = getattr(request.state, "person_view", None)
+    account_id = view.active_account.id if view and view.active_account else None
+    upload = upload_store.create_upload(
+        db,
+        person_id=person.id,
+        account_id=account_id,
+        kind=body.kind,
+        files=[NewFile(f.name, f.type, f.size) for f in body.files],
+    )
+    return JSONResponse(upload_json(upload, store), status_code=201)
+
+
+@router.get("/{upload_id}")
+def upload_status(
+    upload_id: str, person: CurrentPerson, db: DbSession, store: MediaStoreDep
+) -> JSONResponse:
+    """How much of each file has arrived and what the checks found (resume from here)."""
+    try:
+        upload = upload_store.get_upload(db, person_id=person.id, upload_id=upload_id)
+    except UploadNotFoundError as exc:
+        return _problem(404, str(exc))
+    return JSONResponse(upload_json(upload, store))
+
+
+@router.put("/{upload_id}/files/{file_id}")
+async def put_chunk(
+    upload_id: str,
+    file_id: str,
+    request: Request,
+    person: CurrentPerson,
+    db: DbSession,
+    store: MediaStoreDep,
+    offset: Annotated[int, Query(ge=0)],
+) -> JSONResponse:
+    """Write one chunk at `offset`; it must continue exactly where the stored bytes end."""
+    try:
+        upload_file = upload_store.get_file(
+            db, person_id=person.id, upload_id=upload_id, file_id=file_id
+        )
+    except UploadNotFoundError as exc:
+        return _problem(404, str(exc))
+    if upload_file.upload.state != "receiving":
+        return _problem(409, _("This upload is complete already."), received=upload_file.size)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_CHUNK_BYTES:
+        return _problem(413, _("A chunk may hold at most 64 MB. Send smaller chunks."))
+    data = await request.body()
+    if len(data) > MAX_CHUNK_BYTES:
+        return _problem(413, _("A chunk may hold at most 64 MB. Send smaller chunks."))
+    if offset + len(data) > upload_file.size:
+        return _problem(
+            416,
+            _("This chunk goes past the end of the file (%(size)d bytes announced).")
+            % {"size": upload_file.size},
+            received=_received(store, upload_file),
+        )
+    key = storage_key(upload_id, file_id)
+    try:
+        received = await run_in_threadpool(store.append, key, offset, data)
+    except OffsetMismatchError as exc:
+        upload_store.record_received(upload_file, received=exc.expected)
+        return _problem(
+            409,
+            _("This chunk does not continue the file: continue from byte %(at)d.")
+            % {"at": exc.expected},
+            received=exc.expected,
+        )
+    upload_store.record_received(upload_file, received=received)
+    return JSONResponse({"received": received, "size": upload_file.size})
+
+
+def _check_video(store: MediaStore, upload_file: UploadFile) -> tuple[dict[str, Any], list[str]]:
+    with store.open_binary(upload_file.storage_key) as handle:
+        # The creator's own maximum is checked against a fresh creator_info on every render of
+        # the Post page (UX-1c); here only TikTok's general limits apply.
+        probe, problems = checks.inspect_video(handle, max_duration_s=None)
+    facts = dataclasses.asdict(probe) if probe else {}
+    if probe is not None and probe.container in limits.VIDEO_MIME_TYPES:
+        upload_file.content_type = limits.VIDEO_MIME_TYPES[probe.container]
+    return facts, [p.message for p in problems]
+
+
+def _check_photo(
+    store: MediaStore, upload_file: UploadFile, number: int
+) -> tuple[dict[str, Any], list[str]]:
+    with store.open_binary(upload_file.storage_key) as handle:
+        probe, problems = checks.inspect_photo(handle)
+    facts = dataclasses.asdict(probe) if probe else {}
+    if probe is not None and probe.format in limits.PHOTO_MIME_TYPES:
+        upload_file.content_type = limits.PHOTO_MIME_TYPES[probe.format]
+    prefix = _("Photo %(n)d (%(name)s): ") % {"n": number, "name": upload_file.filename}
+    return facts, [prefix + p.message for p in problems]
+
+
+def finish(upload: Upload, store: MediaStore) -> None:
+    """Make every file readable, then probe and check them; bytes are never changed (UX-5b)."""
+    results: list[tuple[str, dict[str, Any], list[str]]] = []
+    for number, upload_file in enumerate(upload.files, start=1):
+        key = storage_key(upload.id, upload_file.id)
+        store.finalize(key, expected_size=upload_file.size)
+        upload_file.storage_key = key
+        if upload.kind == "video":
+            facts, problems = _check_video(store, upload_file)
+        else:
+            facts, problems = _check_photo(store, upload_file, number)
+        results.append((key, facts, problems))
+    set_problems = (
+        [p.message for p in checks.check_photo_set(len(upload.files))]
+        if upload.kind == "photos"
+        else []
+    )
+    upload_store.record_checks(upload, results=results, problems=set_problems)
+
+
+@router.post("/{upload_id}/finish")
+async def finish_upload(
+    upload_id: str, person: CurrentPerson, db: DbSession, store: MediaStoreDep
+) -> JSONResponse:
+    """Check the complete files; answers the upload with state "ready" or "rejected"."""
+    try:
+        upload = upload_store.get_upload(db, person_id=person.id, upload_id=upload_id)
+    except UploadNotFoundError as exc:
+        return _problem(404, str(exc))
+    if upload.state in ("ready", "rejected"):
+        return JSONResponse(upload_json(upload, store))
+    missing = [f.filename for f in upload.files if _received(store, f) < f.size]
+    if missing:
+        return _problem(
+            409,
+            _("Some files have not arrived completely yet: %(names)s. Continue the upload.")
+            % {"names": ", ".join(missing)},
+            upload=upload_json(upload, store),
+        )
+    try:
+        await run_in_threadpool(finish, upload, store)
+    except MediaStoreError as exc:
+        return _problem(409, str(exc), upload=upload_json(upload, store))
+    return JSONResponse(upload_json(upload, store))
+
+
+@router.delete("/{upload_id}", status_code=204)
+def delete_upload(
+    upload_id: str, person: CurrentPerson, db: DbSession, store: MediaStoreDep
+) -> Response:
+    """Remove an upload and its bytes."""
+    try:
+        upload = upload_store.get_upload(db, person_id=person.id, upload_id=upload_id)
+    except UploadNotFoundError as exc:
+        return _problem(404, str(exc))
+    keys = [storage_key(upload.id, f.id) for f in upload.files]
+    upload_store.delete_upload(db, person_id=person.id, upload_id=upload_id)
+    for key in keys:
+        store.delete(key)
+    return Response(status_code=204)
+
+
+@router.get("/{upload_id}/files/{file_id}")
+async def upload_file_bytes(
+    upload_id: str,
+    file_id: str,
+    request: Request,
+    person: CurrentPerson,
+    db: DbSession,
+    store: MediaStoreDep,
+) -> Response:
+    """The file exactly as uploaded, for the preview player and carousel (UX-5a, UX-5b)."""
+    try:
+        upload_file = upload_store.get_file(
+            db, person_id=person.id, upload_id=upload_id, file_id=file_id
+        )
+    except UploadNotFoundError as exc:
+        return _problem(404, str(exc))
+    if not upload_file.storage_key:
+        return _problem(404, _("This file has not been uploaded completely yet."))
+    media_type = (
+        upload_file.content_type
+        if upload_file.content_type in _PREVIEW_TYPES
+        else "application/octet-stream"
+    )
+    return await serve_media(request, store, upload_file.storage_key, content_type=media_type)

@@ -1,0 +1,112 @@
+"""TECH-1 / TOS-1: the client secret and tokens never reach a page or a log; tokens are
+ciphertext in the database; outside development the app refuses to start without its keys."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from directpost.config import SettingsError
+from directpost.store.accounts import TikTokAccount, read_tokens
+from directpost.web.app import create_app
+from tests.fixtures.live import (
+    AppClient,
+    LiveEmulator,
+    api_sign_in,
+    make_app_settings,
+)
+
+pytestmark = pytest.mark.anyio
+
+PAGES = ("/", "/privacy", "/terms", "/contact", "/accounts", "/me/data", "/me/data/export")
+
+
+async def test_client_secret_and_tokens_never_appear_in_pages_or_logs_TECH_1(
+    app_client: AppClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    answer = await api_sign_in(app_client.client, open_id="demo-public")
+    assert answer.status_code == 303
+    bodies = [answer.text, str(answer.headers)]
+    for path in PAGES:
+        page = await app_client.client.get(path)
+        assert page.status_code == 200, path
+        bodies.append(page.text)
+        bodies.append(str(page.headers))
+
+    with app_client.app.state.session_factory() as db:
+        account = db.scalar(select(TikTokAccount).where(TikTokAccount.open_id == "demo-public"))
+        assert account is not None
+        tokens = read_tokens(account, cipher=app_client.app.state.token_cipher)
+    secrets_ = {
+        "client secret": app_client.settings.tiktok_client_secret.get_secret_value(),
+        "access token": tokens.access_token,
+        "refresh token": tokens.refresh_token,
+        "encryption key": app_client.settings.token_encryption_key.get_secret_value(),
+        "session secret": app_client.settings.session_secret.get_secret_value(),
+    }
+    logs = "\n".join(record.getMessage() for record in caplog.records)
+    assert caplog.records, "the sign-in should have logged something to check"
+    for name, value in secrets_.items():
+        assert value and len(value) > 8
+        for body in bodies:
+            assert value not in body, f"the {name} leaked into a page"
+        assert value not in logs, f"the {name} leaked into the log"
+
+
+async def test_tokens_are_stored_only_as_ciphertext_TOS_1(app_client: AppClient) -> None:
+    await api_sign_in(app_client.client, open_id="demo-private")
+    with app_client.app.state.session_factory() as db:
+        account = db.scalar(select(TikTokAccount).where(TikTokAccount.open_id == "demo-private"))
+        assert account is not None
+        tokens = read_tokens(account, cipher=app_client.app.state.token_cipher)
+        raw_rows = db.connection().exec_driver_sql("SELECT * FROM tiktok_accounts").fetchall()
+    dump = repr(raw_rows)
+    assert tokens.access_token not in dump
+    assert tokens.refresh_token not in dump
+    assert account.access_token_enc and account.access_token_enc.startswith("gAAAAA")  # Fernet
+    database_file = Path(app_client.settings.data_dir / "directpost.db").read_bytes()
+    wal = app_client.settings.data_dir / "directpost.db-wal"
+    everything = database_file + (wal.read_bytes() if wal.exists() else b"")
+    assert tokens.access_token.encode() not in everything
+    assert tokens.refresh_token.encode() not in everything
+
+
+def test_outside_development_the_app_refuses_to_start_without_an_encryption_key(
+    live_emulator: LiveEmulator, tmp_path: Path
+) -> None:
+    settings = make_app_settings(
+        tmp_path,
+        emulator_url=live_emulator.base_url,
+        public_base_url="https://post.example",
+        environment="production",
+        token_encryption_key="",
+    )
+    with pytest.raises(SettingsError, match="TOKEN_ENCRYPTION_KEY"):
+        create_app(settings)
+
+
+def test_in_development_a_key_is_generated_once_with_owner_only_permissions(
+    live_emulator: LiveEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    settings = make_app_settings(
+        tmp_path,
+        emulator_url=live_emulator.base_url,
+        public_base_url="http://127.0.0.1:8000",
+        environment="development",
+        token_encryption_key="",
+        session_secret="",
+    )
+    create_app(settings)
+    key_file = tmp_path / "token_encryption.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    key = key_file.read_text().strip()
+    create_app(settings)  # the second start reuses the key
+    assert key_file.read_text().strip() == key
+    logs = "\n".join(r.getMessage() for r in caplog.records)
+    assert "generated a development key" in logs
+    assert key not in logs
