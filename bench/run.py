@@ -8,6 +8,7 @@ Usage: `python bench/run.py [name ...]` to run only some.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -20,7 +21,9 @@ SKIP = {"__init__", "run"}
 
 def modules() -> list[str]:
     """The benchmark modules present, in name order."""
-    return sorted(p.stem for p in BENCH.glob("*.py") if p.stem not in SKIP and not p.stem.startswith("_"))
+    return sorted(
+        p.stem for p in BENCH.glob("*.py") if p.stem not in SKIP and not p.stem.startswith("_")
+    )
 
 
 def run_one(name: str) -> tuple[int, object]:
@@ -34,10 +37,8 @@ def run_one(name: str) -> tuple[int, object]:
     for line in proc.stdout:
         print(f"[{name}] {line}", end="", flush=True)
         if line.strip().startswith("{"):
-            try:
+            with contextlib.suppress(ValueError):
                 last = json.loads(line)
-            except ValueError:
-                pass
     return proc.wait(), last
 
 

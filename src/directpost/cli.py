@@ -18,11 +18,23 @@ app = typer.Typer(
 def emulator(
     host: str = typer.Option("127.0.0.1", help="interface to listen on"),
     port: int = typer.Option(9100, help="port to listen on"),
+    data_dir: str | None = typer.Option(
+        None, help="folder for uploaded and pulled media (default: a temporary folder)"
+    ),
+    https_only: bool = typer.Option(
+        False, help="refuse http:// and IP hosts even on loopback, as TikTok does"
+    ),
 ) -> None:
     """Serve the local TikTok emulator: consent page, Content Posting API, upload host, webhooks."""
+    from pathlib import Path
+
+    from directpost.emulator.config import EmulatorConfig
     from directpost.emulator.server import serve
 
-    serve(host=host, port=port)
+    config = EmulatorConfig(
+        data_dir=Path(data_dir) if data_dir else None, allow_http_loopback=not https_only
+    )
+    serve(host=host, port=port, config=config)
 
 
 @app.command()
@@ -54,6 +66,8 @@ def run() -> None:
 
     try:
         run_all(get_settings())
+    except KeyboardInterrupt:
+        typer.echo("Stopped.")
     except (SettingsError, RuntimeError, TimeoutError) as exc:
         typer.echo(f"directpost run: {exc}", err=True)
         raise typer.Exit(1) from exc

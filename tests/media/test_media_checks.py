@@ -39,7 +39,7 @@ def test_tech3_every_accepted_container_and_codec_passes(
     assert check_video(probe_video(path), max_duration_s=60) == []
 
 
-@pytest.mark.parametrize("container", ["mkv", "avi"])
+@pytest.mark.parametrize("container", ["mkv", "avi", "3gp"])
 def test_tech3_a_container_tiktok_does_not_take_is_refused(tmp_path: Path, container: str) -> None:
     codec = "mpeg4" if container == "avi" else "h264"
     path = make_video(tmp_path / f"clip.{container}", container=container, codec=codec)  # type: ignore[arg-type]

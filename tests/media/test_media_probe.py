@@ -48,7 +48,12 @@ def test_probe_tells_mov_from_mp4_and_sees_sound(video_mov: Path) -> None:
 
 @pytest.mark.parametrize(
     ("codec", "container", "expected_container"),
-    [("hevc", "mp4", "mp4"), ("vp8", "webm", "webm"), ("mpeg4", "avi", "avi")],
+    [
+        ("hevc", "mp4", "mp4"),
+        ("vp8", "webm", "webm"),
+        ("mpeg4", "avi", "avi"),
+        ("h264", "3gp", "3gp"),
+    ],
 )
 def test_probe_reports_each_codec_and_container(
     tmp_path: Path, codec: str, container: str, expected_container: str

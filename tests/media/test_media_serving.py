@@ -13,9 +13,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 import uvicorn
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -185,6 +188,7 @@ async def test_only_get_and_head_are_answered(
     assert served.store.stat("creator-1/clip.mp4") is not None
 
 
+@pytest.mark.timeout(30)
 async def test_the_body_streams_in_pieces_of_at_most_one_mib(tmp_path: Path) -> None:
     store = LocalMediaStore(tmp_path / "media")
     data = bytes(range(256)) * (14 * 1024 + 3)  # about 3.5 MiB
@@ -192,12 +196,21 @@ async def test_the_body_streams_in_pieces_of_at_most_one_mib(tmp_path: Path) -> 
     token = new_media_token()
     app = media_app(store, {token: "big.mp4"})
     sent: list[dict[str, Any]] = []
+    requested = False
+    finished = anyio.Event()
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await finished.wait()  # the client stays connected until the whole body is sent
+        return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            finished.set()
 
     scope = {
         "type": "http",
@@ -279,3 +292,38 @@ def test_parse_range_reads_the_forms_http_allows() -> None:
 )
 def test_content_type_follows_the_file_name(name: str, kind: str) -> None:
     assert content_type_for(name) == kind
+
+
+@given(
+    size=st.integers(min_value=1, max_value=5000),
+    first=st.one_of(st.none(), st.integers(min_value=0, max_value=6000)),
+    last=st.one_of(st.none(), st.integers(min_value=0, max_value=6000)),
+)
+def test_parse_range_always_agrees_with_slicing_the_bytes(
+    size: int, first: int | None, last: int | None
+) -> None:
+    header = f"bytes={'' if first is None else first}-{'' if last is None else last}"
+    data = bytes(i % 251 for i in range(size))
+    if first is None and last is None:
+        assert parse_range(header, size) is None
+        return
+    if first is None:
+        assert last is not None
+        if last == 0:
+            with pytest.raises(ValueError):
+                parse_range(header, size)
+            return
+        expected = data[-last:]
+    elif last is not None and last < first:
+        assert parse_range(header, size) is None
+        return
+    elif first >= size:
+        with pytest.raises(ValueError):
+            parse_range(header, size)
+        return
+    else:
+        expected = data[first : None if last is None else last + 1]
+    found = parse_range(header, size)
+    assert found is not None
+    assert data[found.start : found.end + 1] == expected
+    assert found.length == len(expected)

@@ -12,7 +12,7 @@ import pytest
 
 from directpost.tiktok import AsyncTikTokClient, TikTokClient
 
-from .fake_tiktok import FakeTikTok, SyncASGITransport, async_transport
+from .fake_tiktok import FakeTikTok, SyncASGITransport, async_transport, close_loop
 
 API = "http://api.test"
 AUTH = "http://auth.test"
@@ -86,4 +86,4 @@ def tk(request: pytest.FixtureRequest, fake: FakeTikTok) -> Iterator[Driven]:
         driven.sleeps = sleeps
         yield driven
         loop.run_until_complete(aclient.aclose())
-        loop.close()
+        close_loop(loop)

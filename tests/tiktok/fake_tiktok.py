@@ -88,7 +88,7 @@ class FakeTikTok:
         self.app = Starlette(
             routes=[
                 Route("/upload/{upload_id}/", self.upload, methods=["PUT"]),
-                Route("/{path:path}", self.api, methods=["GET", "POST"]),
+                Route("/{path:path}", self.api, methods=["GET", "POST", "PUT"]),
             ]
         )
 
@@ -218,10 +218,20 @@ class SyncASGITransport(httpx2.BaseTransport):
             return
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
-        self._loop.close()
+        close_loop(self._loop)
 
 
 def _iter_stream(request: httpx2.Request) -> Iterator[bytes]:
     stream = request.stream
     assert isinstance(stream, httpx2.SyncByteStream)
     yield from stream
+
+
+def close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what the app left running on `loop` (e.g. a background ticker), then close it."""
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.close()

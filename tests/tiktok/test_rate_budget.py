@@ -91,3 +91,67 @@ def test_unknown_families_are_refused_and_keys_hide_the_token() -> None:
         RateBudget().try_acquire("t", "uploads")
     key = budget_key("act.secret-token")
     assert "secret" not in key and key == budget_key("act.secret-token") != budget_key("act.other")
+
+
+def test_a_client_with_a_budget_waits_instead_of_spending_a_429() -> None:
+    from directpost.tiktok import TikTokClient
+
+    from .fake_tiktok import FakeTikTok, SyncASGITransport, ok
+
+    fake = FakeTikTok()
+    clock = Clock()
+    budget = RateBudget(
+        limits={"creator_info": 2, "init": 6, "status": 30}, clock=clock, sleep=clock.sleep
+    )
+    data = {"creator_nickname": "n", "privacy_level_options": ["SELF_ONLY"]}
+    for _ in range(3):
+        fake.reply("/v2/post/publish/creator_info/query/", 200, ok(data))
+    with TikTokClient(
+        client_key="k",
+        client_secret="s",
+        api_base_url="http://api.test",
+        transport=SyncASGITransport(fake.app),
+        budget=budget,
+    ) as client:
+        for _ in range(3):
+            client.creator_info(access_token="act.same")
+    assert clock.slept == [pytest.approx(60.0)]
+    assert len(fake.requests) == 3
+
+
+def test_an_async_client_with_a_budget_waits_for_the_init_budget() -> None:
+    from directpost.tiktok import AsyncTikTokClient, PullFromUrlSource, VideoPostInfo
+
+    from .fake_tiktok import FakeTikTok, async_transport, ok
+
+    fake = FakeTikTok()
+    clock = Clock()
+
+    async def asleep(seconds: float) -> None:
+        clock.sleep(seconds)
+
+    budget = RateBudget(limits={"init": 1}, clock=clock, async_sleep=asleep)
+    for i in range(2):
+        fake.reply("/v2/post/publish/video/init/", 200, ok({"publish_id": f"p{i}"}))
+
+    async def go() -> list[str]:
+        async with AsyncTikTokClient(
+            client_key="k",
+            client_secret="s",
+            api_base_url="http://api.test",
+            transport=async_transport(fake),
+            budget=budget,
+        ) as client:
+            return [
+                (
+                    await client.init_video(
+                        access_token="act.x",
+                        post_info=VideoPostInfo(privacy_level="SELF_ONLY"),
+                        source=PullFromUrlSource("https://m.example/v.mp4"),
+                    )
+                ).publish_id
+                for _ in range(2)
+            ]
+
+    assert asyncio.run(go()) == ["p0", "p1"]
+    assert clock.slept == [pytest.approx(60.0)]

@@ -149,3 +149,17 @@ def test_tech2_upload_resumes_after_failures_at_random_offsets_and_delivers_the_
     received = task.data.getvalue()
     assert len(received) == SIZE
     assert hashlib.sha256(received).digest() == hashlib.sha256(video.read_bytes()).digest()
+
+
+def test_a_host_that_accepts_without_progress_does_not_loop_forever(
+    tk: Driven, fake: FakeTikTok, video: Path
+) -> None:
+    for _ in range(10):
+        fake.reply("/upload-stuck/", 206, b"", {"Content-Range": f"bytes */{SIZE}"})
+    with pytest.raises(UploadError, match="without progress"):
+        tk.upload_file(
+            upload_url="http://upload.test/upload-stuck/",
+            file=video,
+            chunk_size=CHUNK,
+            max_attempts=3,
+        )

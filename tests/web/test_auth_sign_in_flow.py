@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from directpost.store.accounts import TikTokAccount
-from tests.fixtures.live import AppClient, api_sign_in, fetch_csrf
+from tests.fixtures.live import AppClient, api_sign_in
 
 pytestmark = pytest.mark.anyio
 

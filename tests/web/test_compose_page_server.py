@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 
@@ -102,7 +103,7 @@ def options(html: str) -> list[tuple[str, bool, bool]]:
 
 
 async def upload_video(app: AppClient, csrf: str, path: Path) -> dict[str, Any]:
-    data = path.read_bytes()
+    data = await anyio.Path(path).read_bytes()
     created = await app.client.post(
         "/uploads",
         json={

@@ -21,6 +21,13 @@ from tests.fixtures.live import (
 
 pytestmark = pytest.mark.anyio
 
+
+def _database_bytes(data_dir: Path) -> bytes:
+    """The SQLite file and its write-ahead log, as stored on disk."""
+    files = (data_dir / "directpost.db", data_dir / "directpost.db-wal")
+    return b"".join(f.read_bytes() for f in files if f.exists())
+
+
 PAGES = ("/", "/privacy", "/terms", "/contact", "/accounts", "/me/data", "/me/data/export")
 
 
@@ -68,9 +75,7 @@ async def test_tokens_are_stored_only_as_ciphertext_TOS_1(app_client: AppClient)
     assert tokens.access_token not in dump
     assert tokens.refresh_token not in dump
     assert account.access_token_enc and account.access_token_enc.startswith("gAAAAA")  # Fernet
-    database_file = Path(app_client.settings.data_dir / "directpost.db").read_bytes()
-    wal = app_client.settings.data_dir / "directpost.db-wal"
-    everything = database_file + (wal.read_bytes() if wal.exists() else b"")
+    everything = _database_bytes(app_client.settings.data_dir)
     assert tokens.access_token.encode() not in everything
     assert tokens.refresh_token.encode() not in everything
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import time
 
 from . import _outbound
 from .backend import Backend
@@ -30,7 +31,9 @@ async def deliver(backend: Backend, delivery: WebhookDelivery) -> None:
         app = backend.apps.get(delivery.client_key)
         if app is None or backend.generation != generation:
             return
-        timestamp = int(backend.now())
+        # Real wall time, not emulator time: the receiver checks freshness against its own clock,
+        # and a test that advanced the emulator clock must still get verifiable webhooks.
+        timestamp = int(time.time())
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "directpost-emulator-webhooks/1",

@@ -110,7 +110,11 @@ def _container_name(box: Any, source: MediaSource) -> str:
     demuxer = str(box.format.name)
     if demuxer.startswith("mov,mp4"):
         brand = str(box.metadata.get("major_brand", "")).strip().lower()
-        return "mov" if brand == "qt" else "mp4"
+        if brand == "qt":
+            return "mov"
+        if brand.startswith(("3gp", "3g2")):
+            return "3gp"  # a phone format TikTok does not list
+        return "mp4"
     if demuxer.startswith("matroska"):
         head = _read_head(source, 64)
         return "webm" if b"webm" in head else "matroska"

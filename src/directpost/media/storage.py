@@ -212,7 +212,8 @@ class LocalMediaStore:
         if expected_size is not None and held != expected_size:
             raise OffsetMismatchError(key, expected=held, given=expected_size)
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(partial, target)
+        with contextlib.suppress(FileNotFoundError):  # a concurrent finalize got there first
+            os.replace(partial, target)
         done = self.stat(key)
         assert done is not None
         return done

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from pathlib import PurePosixPath
 
 __all__ = [
@@ -46,7 +47,9 @@ def safe_media_filename(name: str, *, default_stem: str = "media") -> str:
 
     `"My Holiday (1).MP4"` -> `"My-Holiday-1.mp4"`; names left empty become `default_stem`.
     """
-    pure = PurePosixPath(name.replace("\\", "/")).name
+    # Accents dropped rather than lost whole: "été" -> "ete".
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    pure = PurePosixPath(folded.replace("\\", "/")).name
     stem, dot, suffix = pure.rpartition(".")
     if not dot:
         stem, suffix = pure, ""

@@ -34,6 +34,9 @@ class Person(Base):
     """Someone who signed in with TikTok. Holds nothing but what linking accounts needs."""
 
     __tablename__ = "people"
+    # Never reuse a deleted person's id on SQLite: an old session cookie must not find a new
+    # person behind the same number.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -51,6 +54,7 @@ class TikTokAccount(Base):
     """A TikTok account linked to a person, with its tokens encrypted at rest."""
 
     __tablename__ = "tiktok_accounts"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
@@ -317,6 +321,60 @@ def table_names() -> list[str]:
 # --- token refresh (shared by the web app and the publish jobs) ------------------------------
 
 
+def _load_tokens(
+    factory: sessionmaker[Session], account_id: int, cipher: TokenCipher
+) -> StoredTokens:
+    with factory() as session:
+        account = session.get(TikTokAccount, account_id)
+        if account is None:
+            raise AccountNotConnectedError("The TikTok account no longer exists.")
+        return read_tokens(account, cipher=cipher)
+
+
+def _forget_expired(factory: sessionmaker[Session], account_id: int) -> None:
+    with factory() as session, session.begin():
+        forget_tokens(session, account_id=account_id, status="reconnect_needed")
+
+
+def _take_refresh_lease(
+    factory: sessionmaker[Session], account_id: int, now: datetime, lease: timedelta
+) -> bool:
+    with factory() as session, session.begin():
+        result = session.execute(
+            update(TikTokAccount)
+            .where(
+                TikTokAccount.id == account_id,
+                (TikTokAccount.refresh_lease_until.is_(None))
+                | (TikTokAccount.refresh_lease_until < now),
+            )
+            .values(refresh_lease_until=now + lease)
+        )
+        return bool(cast("CursorResult[Any]", result).rowcount)
+
+
+def _store_refreshed(
+    factory: sessionmaker[Session],
+    account_id: int,
+    grant: TokenGrant,
+    cipher: TokenCipher,
+    now: datetime,
+) -> None:
+    with factory() as session, session.begin():
+        account = session.get(TikTokAccount, account_id)
+        if account is None:
+            raise AccountNotConnectedError("The TikTok account was deleted during refresh.")
+        _store_grant(account, grant=grant, cipher=cipher, now=now)
+
+
+def _release_refresh_lease(factory: sessionmaker[Session], account_id: int) -> None:
+    with factory() as session, session.begin():
+        session.execute(
+            update(TikTokAccount)
+            .where(TikTokAccount.id == account_id)
+            .values(refresh_lease_until=None)
+        )
+
+
 async def fresh_access_token(
     factory: sessionmaker[Session],
     *,
@@ -335,37 +393,22 @@ async def fresh_access_token(
     refresh an account at a time: it takes a short lease on the row with an atomic UPDATE,
     calls `refresh(refresh_token)`, stores the new pair, and releases the lease. Others wait
     and read the stored result. Works the same on SQLite and PostgreSQL, without holding a
-    transaction open during the HTTP call.
+    transaction open during the HTTP call; the database work runs in worker threads so the
+    event loop never waits on a lock.
     """
     waited = 0.0
     while True:
         now = clock()
-        with factory() as session:
-            account = session.get(TikTokAccount, account_id)
-            if account is None:
-                raise AccountNotConnectedError("The TikTok account no longer exists.")
-            tokens = read_tokens(account, cipher=cipher)
+        tokens = await asyncio.to_thread(_load_tokens, factory, account_id, cipher)
         expires = tokens.access_expires_at
         if expires is not None and expires - now > margin:
             return tokens.access_token
         if tokens.refresh_expires_at is not None and tokens.refresh_expires_at <= now:
-            with factory() as session, session.begin():
-                forget_tokens(session, account_id=account_id, status="reconnect_needed")
+            await asyncio.to_thread(_forget_expired, factory, account_id)
             raise AccountNotConnectedError(
                 "The TikTok authorization has expired; sign in with that account again."
             )
-        with factory() as session, session.begin():
-            result = session.execute(
-                update(TikTokAccount)
-                .where(
-                    TikTokAccount.id == account_id,
-                    (TikTokAccount.refresh_lease_until.is_(None))
-                    | (TikTokAccount.refresh_lease_until < now),
-                )
-                .values(refresh_lease_until=now + lease)
-            )
-            taken = cast("CursorResult[Any]", result).rowcount
-        if taken:
+        if await asyncio.to_thread(_take_refresh_lease, factory, account_id, now, lease):
             break
         if waited >= max_wait:
             raise TimeoutError("Another process is refreshing this account's token; try again.")
@@ -373,24 +416,11 @@ async def fresh_access_token(
         waited += 0.2
     try:
         # Re-read under the lease: another process may have refreshed just before we took it.
-        with factory() as session:
-            account = session.get(TikTokAccount, account_id)
-            if account is None:
-                raise AccountNotConnectedError("The TikTok account no longer exists.")
-            tokens = read_tokens(account, cipher=cipher)
+        tokens = await asyncio.to_thread(_load_tokens, factory, account_id, cipher)
         if tokens.access_expires_at is not None and tokens.access_expires_at - clock() > margin:
             return tokens.access_token
         grant = await refresh(tokens.refresh_token)
-        with factory() as session, session.begin():
-            account = session.get(TikTokAccount, account_id)
-            if account is None:
-                raise AccountNotConnectedError("The TikTok account was deleted during refresh.")
-            _store_grant(account, grant=grant, cipher=cipher, now=clock())
+        await asyncio.to_thread(_store_refreshed, factory, account_id, grant, cipher, clock())
         return grant.access_token
     finally:
-        with factory() as session, session.begin():
-            session.execute(
-                update(TikTokAccount)
-                .where(TikTokAccount.id == account_id)
-                .values(refresh_lease_until=None)
-            )
+        await asyncio.to_thread(_release_refresh_lease, factory, account_id)

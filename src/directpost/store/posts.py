@@ -414,6 +414,8 @@ class MediaGrant:
 
     post_id: int
     media: list[dict[str, Any]]
+    #: TikTok's answer to this attempt's init is stored (only then are bytes served).
+    confirmed: bool
 
 
 def media_for_token(
@@ -428,7 +430,13 @@ def media_for_token(
         return None
     if attempt.token_expires_at is None or attempt.token_expires_at <= now:
         return None
-    return MediaGrant(post_id=attempt.post_id, media=list(attempt.post.media))
+    if attempt.state not in (INIT_SENT, CONFIRMED):
+        return None
+    return MediaGrant(
+        post_id=attempt.post_id,
+        media=list(attempt.post.media),
+        confirmed=attempt.state == CONFIRMED,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from ._errors import (
     WebhookSignatureError,
     error_for,
 )
-from ._http import AsyncTransport, Request, Response, Transport
+from ._http import AsyncTransport, Transport
 from ._models import (
     NOT_GIVEN,
     CreatorInfo,
@@ -127,9 +127,7 @@ __all__ = [
     "PullFromUrlSource",
     "RateBudget",
     "RateLimitedError",
-    "Request",
     "RequestValidationError",
-    "Response",
     "ScopeError",
     "ServerError",
     "TikTokClient",

@@ -11,8 +11,10 @@ from datetime import datetime
 from types import TracebackType
 from typing import BinaryIO, Literal, Self, TypeVar
 
+from ._actions import Acquire, Sleep
+from ._budget import RateBudget
 from ._errors import TikTokError, TransportError
-from ._http import AsyncHTTP, AsyncTransport, Request, Response, SyncHTTP, Transport
+from ._http import AsyncHTTP, AsyncTransport, Response, SyncHTTP, Transport
 from ._models import (
     CreatorInfo,
     PhotoPostInfo,
@@ -27,7 +29,7 @@ from ._models import (
 from ._oauth import authorize_url, code_challenge
 from ._ops import Backoff, Op, Ops, utc_now
 from ._retry import retry_after
-from ._upload import Sleep, chunk_plan, content_type_for, upload_op
+from ._upload import chunk_plan, content_type_for, upload_op
 
 T = TypeVar("T")
 FileArg = str | os.PathLike[str] | BinaryIO
@@ -49,6 +51,7 @@ class _Base:
         max_retries: int,
         backoff: Backoff | None,
         clock: Callable[[], datetime],
+        budget: RateBudget | None,
     ) -> None:
         if not client_key:
             raise ValueError("client_key is required (TikTok developer portal → your app)")
@@ -67,7 +70,9 @@ class _Base:
             api_base_url=self.api_base_url,
             backoff=limited,
             clock=clock,
+            budgeted=budget is not None,
         )
+        self.budget = budget
         if backoff is None:
             # upload_file's own max_attempts bounds chunk retries, not retry_after's default.
             def chosen_upload(error: TikTokError, attempt: int) -> float | None:
@@ -113,7 +118,9 @@ class TikTokClient(_Base):
     """Synchronous client for Login Kit, User Info and the Content Posting API.
 
     Point it at the emulator with `auth_base_url`/`api_base_url`, or inject a `transport`.
-    Idempotent calls are retried up to `max_retries` times; publish inits never are.
+    Idempotent calls are retried up to `max_retries` times; publish inits never are. With a
+    `budget`, creator_info, inits and status fetches wait for the token's rate budget first.
+    Proxy settings from the environment are ignored; inject a `transport` to use a proxy.
     """
 
     def __init__(
@@ -129,6 +136,7 @@ class TikTokClient(_Base):
         backoff: Backoff | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = utc_now,
+        budget: RateBudget | None = None,
     ) -> None:
         super().__init__(
             client_key=client_key,
@@ -138,6 +146,7 @@ class TikTokClient(_Base):
             max_retries=max_retries,
             backoff=backoff,
             clock=clock,
+            budget=budget,
         )
         self._http = SyncHTTP(timeout=timeout, transport=transport)
         self._sleep = sleep
@@ -166,6 +175,11 @@ class TikTokClient(_Base):
                     do_sleep(step.seconds)
                     step = op.send(None)
                     continue
+                if isinstance(step, Acquire):
+                    assert self.budget is not None
+                    self.budget.acquire(step.key, step.family)
+                    step = op.send(None)
+                    continue
                 try:
                     resp: Response = self._http.send(step)
                 except TransportError as exc:
@@ -175,10 +189,6 @@ class TikTokClient(_Base):
         except StopIteration as done:
             result: T = done.value
             return result
-
-    def send(self, request: Request) -> Response:
-        """Send a raw `Request` through this client's transport (escape hatch)."""
-        return self._http.send(request)
 
     def exchange_code(
         self, *, code: str, redirect_uri: str, code_verifier: str | None = None
@@ -314,6 +324,7 @@ class AsyncTikTokClient(_Base):
         backoff: Backoff | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], datetime] = utc_now,
+        budget: RateBudget | None = None,
     ) -> None:
         super().__init__(
             client_key=client_key,
@@ -323,6 +334,7 @@ class AsyncTikTokClient(_Base):
             max_retries=max_retries,
             backoff=backoff,
             clock=clock,
+            budget=budget,
         )
         self._http = AsyncHTTP(timeout=timeout, transport=transport)
         self._sleep = sleep
@@ -351,6 +363,11 @@ class AsyncTikTokClient(_Base):
                     await do_sleep(step.seconds)
                     step = op.send(None)
                     continue
+                if isinstance(step, Acquire):
+                    assert self.budget is not None
+                    await self.budget.acquire_async(step.key, step.family)
+                    step = op.send(None)
+                    continue
                 try:
                     resp: Response = await self._http.send(step)
                 except TransportError as exc:
@@ -360,10 +377,6 @@ class AsyncTikTokClient(_Base):
         except StopIteration as done:
             result: T = done.value
             return result
-
-    async def send(self, request: Request) -> Response:
-        """Send a raw `Request` through this client's transport (escape hatch)."""
-        return await self._http.send(request)
 
     async def exchange_code(
         self, *, code: str, redirect_uri: str, code_verifier: str | None = None

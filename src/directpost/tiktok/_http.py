@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import httpx2
 
@@ -19,6 +19,18 @@ Transport: TypeAlias = httpx2.BaseTransport
 
 AsyncTransport: TypeAlias = httpx2.AsyncBaseTransport
 """An asynchronous transport (httpx2 `AsyncBaseTransport`), e.g. `ASGITransport(app=...)`."""
+
+
+class BodyStream(Protocol):
+    """A request body produced lazily (see `_upload.StreamBody`)."""
+
+    def iter_sync(self) -> Iterator[bytes]:
+        """The body's pieces, for the sync client."""
+        ...
+
+    def iter_async(self) -> AsyncIterator[bytes]:
+        """The body's pieces, for the async client."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -40,8 +52,8 @@ class Request:
     params: Mapping[str, str] | None = None
     form: Mapping[str, str] | None = None
     json: Any = None
-    body: Any = None
-    """A `StreamBody` (see `_upload.py`) for uploads: read lazily, ≤ 1 MiB at a time."""
+    body: BodyStream | None = None
+    """For uploads: read lazily, ≤ 1 MiB at a time."""
 
 
 def _headers(resp: httpx2.Response) -> dict[str, str]:

@@ -358,13 +358,14 @@ class PullFromUrlSource:
     """`source_info` for PULL_FROM_URL: TikTok downloads the video from a verified URL."""
 
     video_url: str
-    """An https URL under a domain or URL prefix verified for the app."""
+    """An https URL under a domain or URL prefix verified for the app (TikTok refuses http)."""
 
     def __post_init__(self) -> None:
-        if not self.video_url.startswith("https://"):
+        # TikTok itself requires https; the scheme is left to the server so that local
+        # emulators (http on loopback) work. Only an obviously unusable value is refused here.
+        if "://" not in self.video_url:
             raise RequestValidationError(
-                "video_url must be an https:// URL under a verified domain or prefix; "
-                f"got {self.video_url[:60]!r}"
+                f"video_url must be an absolute URL under a verified prefix; got {self.video_url[:60]!r}"
             )
 
     def to_json(self) -> dict[str, Any]:

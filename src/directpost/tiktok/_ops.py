@@ -1,7 +1,7 @@
 """Each API call as a sans-I/O operation shared by the sync and async clients.
 
-An operation is a generator: it yields a `Request` (and gets the `Response` back) or a `Sleep`
-(and gets None back), and returns its result. The clients only drive these generators, so both
+An operation is a generator: it yields a `Request` (and gets the `Response` back), a `Sleep` or
+an `Acquire` (and gets None back), and returns its result. The clients only drive these generators, so both
 behave identically by construction.
 """
 
@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, TypeAlias, TypeVar
 
+from ._actions import Acquire, Sleep
+from ._budget import budget_key
 from ._errors import OAuthError, TikTokError, TransportError, WaitTimeoutError, error_for
 from ._http import Request, Response
 from ._models import (
@@ -26,10 +28,9 @@ from ._models import (
     VideoPostInfo,
     VideoSource,
 )
-from ._upload import Sleep
 
 T = TypeVar("T")
-Op: TypeAlias = Generator[Request | Sleep, Response | None, T]
+Op: TypeAlias = Generator[Request | Sleep | Acquire, Response | None, T]
 Backoff: TypeAlias = Callable[[TikTokError, int], float | None]
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=UTF-8"}
@@ -103,10 +104,14 @@ def parse_oauth(resp: Response) -> dict[str, Any]:
     return body
 
 
-def _with_retries(make: Callable[[], Request], backoff: Backoff | None) -> Op[Response]:
+def _with_retries(
+    make: Callable[[], Request], backoff: Backoff | None, acquire: Acquire | None = None
+) -> Op[Response]:
     """Send an *idempotent* request, resending after retryable failures (transport, 5xx, 429)."""
     attempt = 0
     while True:
+        if acquire is not None:
+            yield acquire
         try:
             resp = yield make()
             assert resp is not None
@@ -137,12 +142,17 @@ class Ops:
         api_base_url: str,
         backoff: Backoff | None,
         clock: Callable[[], datetime],
+        budgeted: bool = False,
     ) -> None:
         self.client_key = client_key
+        self.budgeted = budgeted
         self._client_secret = client_secret
         self.api = api_base_url.rstrip("/")
         self.backoff = backoff
         self.clock = clock
+
+    def _acquire(self, family: str, access_token: str) -> Acquire | None:
+        return Acquire(family, budget_key(access_token)) if self.budgeted else None
 
     # ---- OAuth (not retried: codes are single use and refresh tokens rotate)
 
@@ -227,7 +237,8 @@ class Ops:
                 json={},
             )
 
-        resp = yield from _with_retries(make, self.backoff)
+        budget = self._acquire("creator_info", access_token)
+        resp = yield from _with_retries(make, self.backoff, budget)
         return CreatorInfo.from_json(parse_envelope(resp))
 
     def fetch_status(self, *, access_token: str, publish_id: str) -> Op[PublishStatus]:
@@ -242,7 +253,8 @@ class Ops:
                 json={"publish_id": publish_id},
             )
 
-        resp = yield from _with_retries(make, self.backoff)
+        budget = self._acquire("status", access_token)
+        resp = yield from _with_retries(make, self.backoff, budget)
         return PublishStatus.from_json(parse_envelope(resp))
 
     def cancel(self, *, access_token: str, publish_id: str) -> Op[None]:
@@ -263,6 +275,9 @@ class Ops:
     # ---- inits (never retried: not idempotent)
 
     def _init(self, path: str, access_token: str, body: dict[str, Any]) -> Op[PublishInit]:
+        budget = self._acquire("init", access_token)
+        if budget is not None:
+            yield budget
         resp = yield Request(
             "POST", f"{self.api}{path}", {**_bearer(access_token), **JSON_HEADERS}, json=body
         )

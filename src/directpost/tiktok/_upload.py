@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from ._actions import Sleep
 from ._errors import (
     RequestValidationError,
     ServerError,
@@ -141,13 +142,6 @@ class StreamBody:
             yield data
 
 
-@dataclass(frozen=True)
-class Sleep:
-    """An instruction from an operation to its driver: wait this many seconds."""
-
-    seconds: float
-
-
 _PROGRESS = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _NOTHING_YET = re.compile(r"bytes\s+\*/\d+")
 
@@ -186,6 +180,7 @@ def upload_op(
             high_water, failures = offset, 0  # the host moved forward: count failures afresh
         chunk = plan.chunk_at(offset)
         first, last = offset, chunk.last
+        # https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide
         request = Request(
             "PUT",
             upload_url,
@@ -210,6 +205,14 @@ def upload_op(
             if resp.status == 206:
                 reported = uploaded_offset(resp)
                 offset = reported if reported is not None else last + 1
+                if offset <= first:  # "accepted" but the host holds nothing new
+                    failures += 1
+                    if failures >= max_attempts:
+                        raise UploadError(
+                            f"the upload host keeps answering 206 without progress at byte {first}",
+                            http_status=206,
+                        )
+                    continue
                 if progress is not None:
                     progress(offset, plan.size)
                 continue

@@ -14,11 +14,13 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
 from directpost.config import Settings
 from directpost.store import accounts as store_accounts
 from directpost.store.accounts import Person, TikTokAccount
+from directpost.store.base import utcnow
 from directpost.store.crypto import TokenCipher
 from directpost.tiktok import AsyncTikTokClient
 from directpost.web.templating import SESSION_ACCOUNT_KEY, SESSION_PERSON_KEY
@@ -132,10 +134,14 @@ async def get_access_token(
     client: TikTokClientDep,
 ) -> str:
     """A fresh access token for the active account (refreshed under a lease when needed)."""
-    # End this request's read transaction first: the refresh writes through its own session,
-    # and SQLite refuses to upgrade a read that started before another connection's write.
-    db.commit()
     try:
+        tokens = store_accounts.read_tokens(account, cipher=cipher)
+        expires = tokens.access_expires_at
+        if expires is not None and expires - utcnow() > store_accounts.REFRESH_MARGIN:
+            return tokens.access_token  # the usual case: no query, no refresh
+        # End this request's read transaction first: the refresh writes through its own
+        # session, and SQLite refuses to upgrade a read that began before another write.
+        await run_in_threadpool(db.commit)
         return await store_accounts.fresh_access_token(
             factory,
             account_id=account.id,

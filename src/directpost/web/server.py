@@ -7,6 +7,7 @@ import importlib
 import json
 import logging
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -191,6 +192,10 @@ def _stop_worker(handle: Any) -> None:
             return
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def run(settings: Settings) -> None:
     """`make run`: migrate, start the emulator when no TikTok credentials are set, the worker
     in-process, and serve the app on settings.host:settings.port."""
@@ -225,7 +230,7 @@ def run(settings: Settings) -> None:
         if settings.uses_emulator or emulator is not None:
             lines += [
                 f"  Local TikTok emulator:  {settings.tiktok_api_base_url} "
-                f"(inspector: {settings.tiktok_api_base_url}/)",
+                f"(inspector: {settings.tiktok_api_base_url}/_emulator/)",
                 "  Sign in: open the app, press “Continue with TikTok”, pick a demo creator",
                 "  (demo-private posts in unaudited mode; demo-public, demo-60s, demo-banned …",
                 "  show the other cases) and allow access. Nothing reaches the real TikTok.",
@@ -234,6 +239,9 @@ def run(settings: Settings) -> None:
             lines.append(f"  TikTok: {settings.tiktok_api_base_url} (client key configured)")
         lines.append("  Stop with Ctrl+C.\n")
         print("\n".join(lines), flush=True)
+        # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so the
+        # `finally` blocks below still stop the worker and the emulator.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             app = create_app(settings)
             uvicorn.run(

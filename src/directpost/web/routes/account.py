@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from directpost.store import accounts as store
@@ -123,7 +124,7 @@ async def disconnect(
     account = store.get_account(db, person_id=person.id, account_id=account_id)
     if account is None:
         raise HTTPException(status_code=404, detail=_("There is no such account."))
-    db.commit()  # end the read: the refresh below writes through its own session
+    await run_in_threadpool(db.commit)  # end the read: the refresh writes through its own session
     try:
         await revoke_at_tiktok(
             client=request.app.state.tiktok_client, factory=factory, cipher=cipher, account=account
@@ -225,7 +226,7 @@ async def delete_everything(
             status_code=400,
         )
     accounts = store.list_accounts(db, person_id=person.id)
-    db.commit()
+    await run_in_threadpool(db.commit)
     unreachable = False
     for account in accounts:
         try:

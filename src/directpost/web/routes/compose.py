@@ -12,18 +12,24 @@ anything is sent.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import escape
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from directpost import rules
+from directpost.config import Settings
+from directpost.publishing.budgets import Budgets, budgets_from_settings
 from directpost.rules import ComposeState, CreatorFacts
+from directpost.store import accounts as store_accounts
 from directpost.store import uploads as upload_store
 from directpost.store.accounts import TikTokAccount
+from directpost.store.base import utcnow
 from directpost.store.uploads import Upload, UploadNotFoundError
 from directpost.tiktok import (
     APIError,
@@ -34,10 +40,12 @@ from directpost.tiktok import (
 )
 from directpost.web import compose_form
 from directpost.web.deps import (
-    AccessToken,
+    AccountRequiredError,
+    CipherDep,
     CurrentAccount,
     CurrentPerson,
     DbSession,
+    SessionFactoryDep,
     SettingsDep,
 )
 from directpost.web.i18n import _
@@ -92,6 +100,81 @@ async def fetch_creator_facts(
     return compose_form.creator_facts(info)
 
 
+async def access_token_for(
+    request: Request,
+    account: TikTokAccount,
+    db: Session,
+    factory: SessionFactoryDep,
+    cipher: CipherDep,
+) -> str:
+    """A fresh access token for the account, taken without holding this request's connection.
+
+    The request's session is committed first (in a worker thread), so its pooled connection is
+    free while TikTok answers. The token usually comes from the row already loaded (no query);
+    only when it expires soon does the store's refresh-under-lease run.
+    """
+    await run_in_threadpool(db.commit)
+    client: AsyncTikTokClient | None = request.app.state.tiktok_client
+    if client is None:
+        raise CreatorInfoUnavailableError(_("This app has no TikTok connection configured."))
+    try:
+        tokens = store_accounts.read_tokens(account, cipher=cipher)
+        expires = tokens.access_expires_at
+        if expires is not None and expires - utcnow() > store_accounts.REFRESH_MARGIN:
+            return tokens.access_token
+        return await store_accounts.fresh_access_token(
+            factory,
+            account_id=account.id,
+            cipher=cipher,
+            refresh=lambda refresh_token: client.refresh_token(refresh_token=refresh_token),
+        )
+    except store_accounts.AccountNotConnectedError as exc:
+        raise AccountRequiredError() from exc
+
+
+#: Longest a page render waits for creator_info budget before saying "reload in a minute".
+MAX_BUDGET_WAIT_S = 3.0
+
+
+def shared_budgets(request: Request, settings: Settings, factory: sessionmaker[Session]) -> Budgets:
+    """The app's per-token request budgets (CAP-4), the same instance the publish route uses."""
+    budgets: Budgets | None = getattr(request.app.state, "publish_budgets", None)
+    if budgets is None:
+        budgets = budgets_from_settings(settings, factory)
+        request.app.state.publish_budgets = budgets
+    return budgets
+
+
+async def spend_creator_info_budget(
+    request: Request, settings: Settings, factory: sessionmaker[Session], account: TikTokAccount
+) -> None:
+    """Count this render's creator_info call against the creator's 20 a minute (CAP-4), shared
+    with publish jobs, so the page never makes TikTok answer 429 and never starves a job."""
+    budgets = shared_budgets(request, settings, factory)
+    waited = 0.0
+    while (wait := await run_in_threadpool(budgets.try_spend, account.open_id, "creator_info")) > 0:
+        if waited + wait > MAX_BUDGET_WAIT_S:
+            raise CreatorInfoUnavailableError(
+                _(
+                    "TikTok allows only a few requests a minute for each account, and this "
+                    "account has used them. Wait a minute, then reload the page."
+                )
+            )
+        await asyncio.sleep(wait)
+        waited += wait
+
+
+def _upload_and_policy(
+    db: Session, *, person_id: int, upload_id: str, settings: Settings, open_id: str
+) -> tuple[Upload | None, rules.MediaFacts, rules.AppPolicy]:
+    """The database side of a render, run in a worker thread (never block the event loop)."""
+    chosen = _load_upload(db, person_id=person_id, upload_id=upload_id)
+    media = compose_form.media_facts(chosen)  # loads the files for the template too
+    policy = compose_form.app_policy(db, settings=settings, open_id=open_id)
+    db.commit()
+    return chosen, media, policy
+
+
 def _remember(request: Request, account: TikTokAccount, creator: CreatorFacts) -> None:
     request.session[SNAPSHOT_KEY] = {"account_id": account.id, **dataclasses.asdict(creator)}
 
@@ -127,13 +210,16 @@ async def compose_page(
     request: Request,
     person: CurrentPerson,
     account: CurrentAccount,
-    access_token: AccessToken,
     db: DbSession,
+    factory: SessionFactoryDep,
+    cipher: CipherDep,
     settings: SettingsDep,
     upload: str = "",
 ) -> Response:
     """The Post page, built from a creator_info fetched for this render (UX-1)."""
     try:
+        access_token = await access_token_for(request, account, db, factory, cipher)
+        await spend_creator_info_budget(request, settings, factory, account)
         creator = await fetch_creator_facts(
             request.app.state.tiktok_client, access_token=access_token, account=account
         )
@@ -152,9 +238,12 @@ async def compose_page(
             status_code=503,
         )
     _remember(request, account, creator)
-    chosen = _load_upload(db, person_id=person.id, upload_id=upload)
-    draft = rules.Draft(media=compose_form.media_facts(chosen))
-    policy = compose_form.app_policy(db, settings=settings, open_id=account.open_id)
+    chosen, media, policy = await run_in_threadpool(
+        lambda: _upload_and_policy(
+            db, person_id=person.id, upload_id=upload, settings=settings, open_id=account.open_id
+        )
+    )
+    draft = rules.Draft(media=media)
     state = rules.compose_state(creator, draft, policy)
     return render(request, "compose/page.html", _page_context(state, chosen, draft))
 
@@ -164,8 +253,9 @@ async def compose_controls(
     request: Request,
     person: CurrentPerson,
     account: CurrentAccount,
-    access_token: AccessToken,
     db: DbSession,
+    factory: SessionFactoryDep,
+    cipher: CipherDep,
     settings: SettingsDep,
 ) -> Response:
     """The page's controls re-rendered for the form as it is now (no rule runs in the browser)."""
@@ -173,6 +263,8 @@ async def compose_controls(
     creator = _remembered(request, account)
     if creator is None:  # page rendered for another account, or the session is new
         try:
+            access_token = await access_token_for(request, account, db, factory, cipher)
+            await spend_creator_info_budget(request, settings, factory, account)
             creator = await fetch_creator_facts(
                 request.app.state.tiktok_client, access_token=access_token, account=account
             )
@@ -182,12 +274,14 @@ async def compose_controls(
                 status_code=503,
             )
         _remember(request, account, creator)
-    upload_id = form.get("upload_id")
-    chosen = _load_upload(
-        db, person_id=person.id, upload_id=upload_id if isinstance(upload_id, str) else ""
+    raw_id = form.get("upload_id")
+    upload_id = raw_id if isinstance(raw_id, str) else ""
+    chosen, media, policy = await run_in_threadpool(
+        lambda: _upload_and_policy(
+            db, person_id=person.id, upload_id=upload_id, settings=settings, open_id=account.open_id
+        )
     )
-    draft = compose_form.parse_draft(form, media=compose_form.media_facts(chosen))
-    policy = compose_form.app_policy(db, settings=settings, open_id=account.open_id)
+    draft = compose_form.parse_draft(form, media=media)
     state = rules.compose_state(creator, draft, policy)
     return render(request, "compose/_controls.html", _page_context(state, chosen, draft))
 

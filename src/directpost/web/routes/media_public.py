@@ -4,12 +4,20 @@ Each publish attempt has its own unguessable token; it answers only until it exp
 revoked (an ambiguous init's URL is revoked at once, so a ghost publish can only fail). GET and
 HEAD with Range, never a redirect (TikTok treats 3xx as invalid). An unknown, expired or revoked
 token is a plain 404 that says nothing about which it was.
+
+Bytes are served only for an attempt whose `publish_id` is stored. While the init's answer is
+still outstanding (TikTok may start pulling before we have read its answer), the request is
+held until the job has either stored the answer (then it is served) or declared the attempt
+ambiguous (then 404): so a ghost publish, whose answer was lost, can never get the media.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
 
 from directpost.media.serving import serve_media
 from directpost.media.urls import is_well_formed_token
@@ -22,6 +30,25 @@ router = APIRouter(tags=["media"])
 
 _NOT_FOUND = "No media here: the link is unknown, expired or withdrawn.\n"
 
+#: Longest a pull waits for the init's answer to be stored (apps may shorten it for tests).
+HOLD_S = 30.0
+
+
+async def _wait_for_answer(
+    request: Request, factory: sessionmaker[Session], token: str
+) -> store.MediaGrant | None:
+    hold = float(getattr(request.app.state, "media_hold_s", HOLD_S))
+    waited = 0.0
+    while True:
+        with factory() as session:
+            grant = store.media_for_token(session, token=token)
+        if grant is None or grant.confirmed:
+            return grant
+        if waited >= hold:
+            return None
+        await asyncio.sleep(0.05)
+        waited += 0.05
+
 
 @router.api_route("/m/{token}/{filename}", methods=["GET", "HEAD"], response_model=None)
 async def attempt_media(
@@ -29,8 +56,7 @@ async def attempt_media(
 ) -> Response:
     if not is_well_formed_token(token):
         return PlainTextResponse(_NOT_FOUND, status_code=404)
-    with factory() as session:
-        grant = store.media_for_token(session, token=token)
+    grant = await _wait_for_answer(request, factory, token)
     if grant is None:
         return PlainTextResponse(_NOT_FOUND, status_code=404)
     for index, item in enumerate(grant.media):

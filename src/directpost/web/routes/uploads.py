@@ -128,8 +128,10 @@ def _announce_problems(body: NewUploadBody) -> list[str]:
             found.append(_("%(name)s is empty. Choose another file.") % {"name": f.name})
         elif f.size > biggest:
             found.append(
-                _("%(name)s is %(size)d MB; TikTok takes files up to %(max)d MB.")
-                % {"name": f.name, "size": f.size // 2**20, "max": biggest // 2**20}
+                _(
+                    "%(name)s is too big: TikTok takes files of up to %(max)s. Choose a smaller file."
+                )
+                % {"name": f.name, "max": "4 GB" if body.kind == "video" else "20 MB"}
             )
     return found
 

@@ -20,6 +20,25 @@
   var resumeButton = document.getElementById("upload-resume");
   var current = null; // {files, upload}
 
+  // Words come from the page (translated there with gettext), with English as a fallback.
+  var FALLBACK = {
+    "checking": "Checking…",
+    "checked": "Uploaded and checked.",
+    "uploaded": "Uploaded.",
+    "continuing": "Continuing your earlier upload where it stopped.",
+    "offline": "The connection was lost. Your upload is kept: press “Resume upload” when you are back online.",
+    "refused": "The upload was refused.",
+    "unchecked": "The files could not be checked.",
+    "cannotResume": "The upload could not be resumed. Choose the files again.",
+    "stillOffline": "Still offline. Try again in a moment.",
+    "interrupted": "An upload of yours was interrupted. Choose the same files again to continue it."
+  };
+  function text(key) {
+    return area.getAttribute("data-msg-" + key.replace(/[A-Z]/g, function (c) {
+      return "-" + c.toLowerCase();
+    })) || FALLBACK[key];
+  }
+
   function say(text, isProblem) {
     var p = document.createElement("p");
     p.textContent = text;
@@ -75,7 +94,8 @@
     function step() {
       showProgress(doneBefore + offset, total);
       if (offset >= file.size) { return Promise.resolve(); }
-      var end = Math.min(offset + CHUNK, file.size);
+      var size = Number(area.getAttribute("data-chunk-bytes")) || CHUNK;
+      var end = Math.min(offset + size, file.size);
       var url = "/uploads/" + upload.id + "/files/" + meta.id + "?offset=" + offset;
       return api("PUT", url, file.slice(offset, end), "application/octet-stream")
         .then(function (r) {
@@ -83,7 +103,7 @@
           if (r.status === 409 && typeof r.data.received === "number") {
             offset = r.data.received; return step();
           }
-          throw new Error(r.data.error || "The upload was refused.");
+          throw new Error(r.data.error || text("refused"));
         }, function () {
           tries += 1;
           if (tries > MAX_TRIES) { throw new Error("offline"); }
@@ -110,12 +130,12 @@
     });
     return chain.then(function () {
       showProgress(before, before);
-      barText.textContent = "Checking…";
+      barText.textContent = text("checking");
       return api("POST", "/uploads/" + upload.id + "/finish");
     }).then(function (r) {
-      if (!r.ok) { throw new Error(r.data.error || "The files could not be checked."); }
+      if (!r.ok) { throw new Error(r.data.error || text("unchecked")); }
       window.localStorage.removeItem(signature(files));
-      barText.textContent = r.data.state === "ready" ? "Uploaded and checked." : "Uploaded.";
+      barText.textContent = r.data.state === "ready" ? text("checked") : text("uploaded");
       (r.data.problems || []).forEach(function (p) { say(p, true); });
       var url = new URL(window.location.href);
       url.searchParams.set("upload", upload.id);
@@ -123,7 +143,7 @@
       announce(r.data);
     }).catch(function (error) {
       if (error.message === "offline") {
-        say("The connection was lost. Your upload is kept: press “Resume upload” when you are back online.", true);
+        say(text("offline"), true);
         resumeButton.hidden = false;
       } else {
         say(error.message, true);
@@ -144,14 +164,14 @@
         }, function () { return null; })
       : Promise.resolve(null);
     resume.then(function (upload) {
-      if (upload) { say("Continuing your earlier upload where it stopped."); return upload; }
+      if (upload) { say(text("continuing")); return upload; }
       var body = JSON.stringify({
         kind: kind,
         files: files.map(function (f) { return { name: f.name, size: f.size, type: f.type }; })
       });
       return api("POST", "/uploads", body, "application/json").then(function (r) {
         if (!r.ok) {
-          (r.data.problems || [r.data.error || r.data.detail || "The upload was refused."])
+          (r.data.problems || [r.data.error || r.data.detail || text("refused")])
             .forEach(function (p) { say(String(p), true); });
           return null;
         }
@@ -172,11 +192,11 @@
     clearMessages();
     api("GET", "/uploads/" + current.upload.id).then(function (r) {
       if (r.ok) { sendAll(current.files, r.data); }
-      else { say("The upload could not be resumed. Choose the files again.", true); resumeButton.hidden = false; }
-    }, function () { say("Still offline. Try again in a moment.", true); resumeButton.hidden = false; });
+      else { say(text("cannotResume"), true); resumeButton.hidden = false; }
+    }, function () { say(text("stillOffline"), true); resumeButton.hidden = false; });
   });
 
   if (area.getAttribute("data-upload-state") === "receiving") {
-    say("An upload of yours was interrupted. Choose the same files again to continue it.");
+    say(text("interrupted"));
   }
 })();

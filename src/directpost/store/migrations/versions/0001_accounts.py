@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_signed_in_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_people")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "tiktok_accounts",
@@ -47,6 +48,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tiktok_accounts")),
         sa.UniqueConstraint("open_id", name=op.f("uq_tiktok_accounts_open_id")),
+        sqlite_autoincrement=True,
     )
     op.create_index(
         op.f("ix_tiktok_accounts_person_id"), "tiktok_accounts", ["person_id"], unique=False

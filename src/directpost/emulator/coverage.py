@@ -1,0 +1,306 @@
+"""The coverage table (endpoint × behaviour → the test that proves it), as data.
+
+``python -m directpost.emulator.coverage`` prints it as Markdown; docs/emulator.md embeds that
+output, and a test fails when the two drift apart or a named test no longer exists.
+"""
+
+from __future__ import annotations
+
+COVERAGE: list[tuple[str, str, str]] = [
+    # (endpoint, behaviour, test in tests/emulator/)
+    (
+        "GET /v2/auth/authorize/",
+        "consent page: demo creators, toggleable scopes, allow/deny",
+        "test_consent_page_lists_demo_creators_and_requested_scopes",
+    ),
+    (
+        "GET /v2/auth/authorize/",
+        "redirect with code, scopes, state",
+        "test_allowing_returns_code_scopes_and_state_and_code_exchanges_once",
+    ),
+    ("GET /v2/auth/authorize/", "access_denied", "test_denying_redirects_with_access_denied"),
+    (
+        "GET /v2/auth/authorize/",
+        "unregistered redirect URI: page, never a redirect",
+        "test_unregistered_redirect_uri_is_shown_as_a_page_not_redirected",
+    ),
+    (
+        "GET /v2/auth/authorize/",
+        "unsupported_response_type, invalid_scope, unauthorized_client, temporarily_unavailable",
+        "test_authorize_errors_redirect_with_the_documented_codes",
+    ),
+    (
+        "POST /v2/oauth/token/",
+        "authorization_code: single use",
+        "test_allowing_returns_code_scopes_and_state_and_code_exchanges_once",
+    ),
+    (
+        "POST /v2/oauth/token/",
+        "PKCE: hex SHA-256 challenge",
+        "test_pkce_challenge_is_checked_as_hex_sha256",
+    ),
+    (
+        "POST /v2/oauth/token/",
+        "code expiry on the emulator clock",
+        "test_authorization_code_expires_with_emulator_time",
+    ),
+    (
+        "POST /v2/oauth/token/",
+        "invalid_client, unsupported_grant_type, invalid_request, server_error; JSON refused",
+        "test_token_endpoint_error_shapes",
+    ),
+    (
+        "POST /v2/oauth/token/",
+        "error HTTP status configurable (§11.1)",
+        "test_token_error_http_status_is_configurable",
+    ),
+    (
+        "POST /v2/oauth/token/",
+        "refresh_token rotation, old one refused",
+        "test_refresh_rotates_and_the_old_refresh_token_stops_working",
+    ),
+    (
+        "POST /v2/oauth/revoke/",
+        "token revoked; invalid_request",
+        "test_revoke_invalidates_the_token",
+    ),
+    (
+        "POST /v2/oauth/revoke/",
+        "authorization.removed webhook (reason 5)",
+        "test_webhooks_are_retried_until_200_and_every_attempt_is_recorded",
+    ),
+    (
+        "GET /v2/user/info/",
+        "fields by scope; scope_permission_missed; scope_not_authorized; invalid_params; avatar image",
+        "test_user_info_returns_requested_fields_and_checks_their_scopes",
+    ),
+    (
+        "any API endpoint",
+        "access_token_invalid (missing, expired after 24 h)",
+        "test_access_token_expires_after_a_day_of_emulator_time",
+    ),
+    (
+        "any API endpoint",
+        "malformed Authorization header → 400 invalid_params",
+        "test_malformed_authorization_header_is_invalid_params",
+    ),
+    (
+        "POST creator_info/query/",
+        "blocked codes with HTTP 200",
+        "test_creator_info_blocked_codes_come_with_http_200",
+    ),
+    (
+        "POST creator_info/query/",
+        "private account, comments/duet/stitch off, 60 s maximum",
+        "test_creator_info_of_private_and_restricted_creators",
+    ),
+    (
+        "POST creator_info/query/",
+        "scope_not_authorized; 20/min sliding window → 429",
+        "test_creator_info_needs_video_publish_and_is_limited_to_20_per_minute",
+    ),
+    ("POST creator_info/query/", "documented response fields", "test_creator_info_example_shape"),
+    (
+        "POST video/init/",
+        "invalid_params / invalid_param (configurable), chunk rules, invalid_file_upload",
+        "test_video_init_validation_errors_use_the_configured_code",
+    ),
+    (
+        "POST video/init/",
+        "403s: posts cap, banned, privacy mismatch, URL ownership; 401 scope",
+        "test_video_init_403s",
+    ),
+    (
+        "POST video/init/",
+        "posting cap 15 per creator per 24 h",
+        "test_posting_cap_of_15_per_creator_per_day",
+    ),
+    (
+        "POST video/init/",
+        "6/min per token and per endpoint",
+        "test_init_is_limited_to_6_per_minute_per_token",
+    ),
+    (
+        "POST video/init/",
+        "unaudited: private accounts only, SELF_ONLY only, 5 creators / 24 h",
+        "test_unaudited_app_rules",
+    ),
+    (
+        "POST video/init/",
+        "unaudited non-SELF_ONLY downgrade (configurable)",
+        "test_unaudited_non_self_only_can_be_downgraded_instead",
+    ),
+    ("POST video/init/", "creator cap of an audited app", "test_audited_app_creator_cap"),
+    (
+        "POST video/init/",
+        "official example + worked chunk example",
+        "test_official_video_init_example_and_worked_chunk_example_replay",
+    ),
+    (
+        "POST video/init/",
+        "answer lost after the init happened (drop fault)",
+        "test_dropped_answer_after_an_init_leaves_an_ambiguous_publish",
+    ),
+    (
+        "POST inbox/video/init/",
+        "invalid_params, banned, URL ownership, scope, 6/min → 429, 5 pending shares",
+        "test_inbox_init_errors",
+    ),
+    (
+        "POST inbox/video/init/",
+        "SEND_TO_USER_INBOX, creator posts the draft, INBOX_SHARE webhooks",
+        "test_inbox_upload_goes_to_the_inbox_and_the_creator_can_post_it",
+    ),
+    (
+        "POST content/init/",
+        "invalid_params, app_version_check_failed, every 403, 401, 429, 5xx",
+        "test_content_init_errors",
+    ),
+    (
+        "POST content/init/",
+        "photos pulled and probed; JPEG/WebP, ≤ 1080p; photo_pull_failed",
+        "test_photo_post_is_pulled_checked_and_shown_on_the_profile",
+    ),
+    (
+        "POST content/init/",
+        "official photo example",
+        "test_official_whole_upload_and_photo_examples_replay",
+    ),
+    (
+        "POST status/fetch/",
+        "invalid_publish_id, token_not_authorized…, 401s, 5xx, 30/min",
+        "test_status_fetch_errors",
+    ),
+    (
+        "POST status/fetch/",
+        "19-digit post ids as bare JSON numbers",
+        "test_good_public_video_from_audited_app_gets_a_19_digit_post_id_as_a_bare_number",
+    ),
+    (
+        "POST status/fetch/",
+        "no public id unless audited + PUBLIC_TO_EVERYONE",
+        "test_private_or_unaudited_posts_get_no_public_post_id",
+    ),
+    ("POST status/fetch/", "progression after N polls", "test_progression_after_n_polls"),
+    (
+        "POST status/fetch/",
+        "progression after T seconds of emulator time",
+        "test_progression_after_t_seconds_follows_the_emulator_clock",
+    ),
+    (
+        "POST cancel/",
+        "publish_not_cancellable, invalid_publish_id, token_not_authorized…, url_ownership_unverified, 401, 5xx, 429",
+        "test_cancel_errors",
+    ),
+    (
+        "POST cancel/",
+        "cancel a download → FAILED publish_cancelled + webhook",
+        "test_cancel_stops_a_download_and_sends_the_failure_webhook",
+    ),
+    (
+        "PUT upload_url",
+        "206 … 201 with Content-Range progress; bytes kept (SHA-256)",
+        "test_chunked_upload_answers_206_then_201_with_progress_and_keeps_the_bytes",
+    ),
+    (
+        "PUT upload_url",
+        "416 with progress header",
+        "test_out_of_order_chunk_gets_416_with_the_progress_header",
+    ),
+    (
+        "PUT upload_url",
+        "400 malformed headers / wrong sizes",
+        "test_malformed_chunks_get_400_and_change_nothing",
+    ),
+    ("PUT upload_url", "404 unknown upload", "test_unknown_or_forged_upload_url_is_404"),
+    (
+        "PUT upload_url",
+        "403 after one hour of emulator time",
+        "test_upload_url_expires_after_one_hour_of_emulator_time",
+    ),
+    (
+        "PUT upload_url",
+        "dropped connection mid-chunk; 5xx; resume",
+        "test_dropped_connection_mid_upload_keeps_no_bytes_and_the_upload_resumes",
+    ),
+    (
+        "PUT upload_url",
+        "whole upload (4 MiB example); in-process ASGI",
+        "test_in_process_app_serves_a_whole_file_upload",
+    ),
+    (
+        "PUT upload_url",
+        "streamed to disk under the data dir",
+        "test_upload_is_streamed_to_disk_under_the_data_dir",
+    ),
+    (
+        "processing",
+        "frame_rate / picture_size / file_format check failures",
+        "test_uploaded_video_breaking_tiktok_rules_fails_with_the_documented_reason",
+    ),
+    (
+        "processing",
+        "duration over the creator's maximum",
+        "test_video_longer_than_the_creators_maximum_fails_duration_check",
+    ),
+    (
+        "processing",
+        "internal, spam_risk, spam_risk_text, spam_risk_too_many_posts, spam_risk_user_banned_from_posting via the processing fault",
+        "test_forced_fail_reason_through_the_processing_fault",
+    ),
+    (
+        "processing",
+        "auth_removed when access is revoked mid-processing",
+        "test_revoke_during_processing_fails_the_publish_with_auth_removed",
+    ),
+    (
+        "PULL_FROM_URL",
+        "download with downloaded_bytes",
+        "test_pull_downloads_the_url_and_publishes_it",
+    ),
+    (
+        "PULL_FROM_URL",
+        "404 or redirect → video_pull_failed",
+        "test_pull_of_a_missing_or_redirecting_url_fails_video_pull_failed",
+    ),
+    ("PULL_FROM_URL", "1-hour timeout", "test_pull_that_does_not_finish_within_an_hour_fails"),
+    (
+        "webhooks",
+        "TikTok-Signature, envelope, complete + publicly_available",
+        "test_webhooks_are_signed_with_the_client_secret_as_documented",
+    ),
+    (
+        "webhooks",
+        "retried until 200, attempts recorded",
+        "test_webhooks_are_retried_until_200_and_every_attempt_is_recorded",
+    ),
+    ("webhooks", "retries bounded", "test_webhook_retries_are_bounded"),
+    (
+        "webhooks",
+        "no_longer_publicaly_available",
+        "test_making_a_post_private_sends_no_longer_publicaly_available",
+    ),
+    (
+        "/_emulator/",
+        "clear errors for bad control requests",
+        "test_control_plane_explains_bad_requests",
+    ),
+    ("/_emulator/", "reset restores the demo world", "test_reset_brings_back_the_demo_world"),
+    (
+        "/_emulator/",
+        "inspector profile: media, caption, privacy, labels",
+        "test_inspector_shows_what_landed_on_the_profile",
+    ),
+    ("/_emulator/", "delay fault", "test_delay_fault_slows_the_next_call_only"),
+]
+
+
+def render() -> str:
+    """The coverage table as Markdown."""
+    lines = ["| endpoint | behaviour | test |", "|---|---|---|"]
+    lines += [f"| `{e}` | {b} | `{t}` |" for e, b, t in COVERAGE]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")

@@ -1,0 +1,262 @@
+"""`POST /posts` and the post pages, in-process against the emulator as a real server.
+
+The page can be bypassed; the server cannot: these tests post the form directly (UX-5c).
+"""
+
+# ruff: noqa: F811 - pytest fixtures imported by name
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from directpost.store import posts as store
+from tests.fixtures.live import Personas, fetch_csrf
+from tests.fixtures.media_files import make_video
+
+pytestmark = pytest.mark.anyio
+
+
+async def _upload_video(client: httpx2.AsyncClient, csrf: str, path: Path) -> str:
+    data = path.read_bytes()
+    created = await client.post(
+        "/uploads",
+        json={
+            "kind": "video",
+            "files": [{"name": "clip.mp4", "size": len(data), "type": "video/mp4"}],
+        },
+        headers={"x-csrf-token": csrf},
+    )
+    assert created.status_code == 201, created.text
+    upload = created.json()
+    file_id = upload["files"][0]["id"]
+    put = await client.put(
+        f"/uploads/{upload['id']}/files/{file_id}?offset=0",
+        content=data,
+        headers={"x-csrf-token": csrf, "content-type": "application/octet-stream"},
+    )
+    assert put.status_code == 200, put.text
+    done = await client.post(f"/uploads/{upload['id']}/finish", headers={"x-csrf-token": csrf})
+    assert done.json()["state"] == "ready", done.text
+    return str(upload["id"])
+
+
+async def _ready(
+    personas: Personas, tmp_path: Path, client: httpx2.AsyncClient | None = None
+) -> tuple[str, str]:
+    client = client or personas.creator
+    csrf = await fetch_csrf(client, "/posts")
+    upload_id = await _upload_video(client, csrf, make_video(tmp_path / "v.mp4", seconds=1.0))
+    return csrf, upload_id
+
+
+def _form(csrf: str, upload_id: str, **extra: Any) -> dict[str, Any]:
+    return {"csrf_token": csrf, "upload_id": upload_id, "title": "from the test", **extra}
+
+
+def _publishes(personas: Personas) -> list[dict[str, Any]]:
+    key = personas.app.settings.tiktok_client_key
+    return [p for p in personas.app.emulator.state()["publishes"] if p["client_key"] == key]
+
+
+def _posts(personas: Personas) -> list[store.Post]:
+    factory = personas.app.app.state.session_factory
+    with factory() as session:
+        return list(session.query(store.Post).all())
+
+
+async def test_publish_is_refused_without_privacy_choice_ux_2b(
+    personas: Personas, tmp_path: Path
+) -> None:
+    csrf, upload_id = await _ready(personas, tmp_path)
+    answer = await personas.creator.post("/posts", data=_form(csrf, upload_id))
+    assert answer.status_code == 422
+    assert "Nothing was published" in answer.text
+    assert _posts(personas) == []
+    assert _publishes(personas) == []
+
+
+async def test_publish_records_consent_before_anything_is_sent_ux_5c(
+    personas: Personas, tmp_path: Path
+) -> None:
+    csrf, upload_id = await _ready(personas, tmp_path)
+    answer = await personas.creator.post(
+        "/posts", data=_form(csrf, upload_id, privacy_level="SELF_ONLY", allow_comment="on")
+    )
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"].endswith("?published=1")
+    (post,) = _posts(personas)
+    assert post.state == store.QUEUED
+    factory = personas.app.app.state.session_factory
+    with factory() as session:
+        consent = session.get(store.Post, post.id).consent  # type: ignore[union-attr]
+        assert consent is not None
+        assert consent.creator_info["nickname"] == "Pim Private"
+        assert consent.declaration == "By posting, you agree to TikTok's Music Usage Confirmation."
+        assert consent.choices["privacy_level"] == "SELF_ONLY"
+        assert consent.choices["allow_comment"] is True
+    # Consent is recorded; the job (not this request) is what sends anything to TikTok.
+    assert _publishes(personas) == []
+
+
+async def test_post_page_tells_the_creator_processing_takes_minutes_ux_5d(
+    personas: Personas, tmp_path: Path
+) -> None:
+    csrf, upload_id = await _ready(personas, tmp_path)
+    answer = await personas.creator.post(
+        "/posts", data=_form(csrf, upload_id, privacy_level="SELF_ONLY")
+    )
+    page = await personas.creator.get(answer.headers["location"])
+    assert page.status_code == 200
+    assert "may take a few minutes" in page.text
+    assert "visible on your profile" in page.text
+
+
+async def test_disabled_interaction_cannot_be_forced_by_bypassing_the_page(
+    personas: Personas, tmp_path: Path
+) -> None:
+    # demo-private has duet disabled in creator_info (UX-2c).
+    csrf, upload_id = await _ready(personas, tmp_path)
+    answer = await personas.creator.post(
+        "/posts", data=_form(csrf, upload_id, privacy_level="SELF_ONLY", allow_duet="on")
+    )
+    assert answer.status_code == 422
+    assert _posts(personas) == []
+
+
+async def test_publish_without_csrf_token_is_refused(personas: Personas, tmp_path: Path) -> None:
+    csrf, upload_id = await _ready(personas, tmp_path)
+    form = _form(csrf, upload_id, privacy_level="SELF_ONLY")
+    del form["csrf_token"]
+    answer = await personas.creator.post("/posts", data=form)
+    assert answer.status_code == 403
+    assert _posts(personas) == []
+
+
+async def test_scheduled_post_is_kept_in_the_creators_time_zone(
+    personas: Personas, tmp_path: Path
+) -> None:
+    csrf, upload_id = await _ready(personas, tmp_path)
+    answer = await personas.creator.post(
+        "/posts",
+        data=_form(
+            csrf,
+            upload_id,
+            privacy_level="SELF_ONLY",
+            scheduled_at="2099-01-15T09:30",
+            time_zone="Asia/Tokyo",
+        ),
+        headers={"accept": "application/json"},
+    )
+    assert answer.status_code == 422, "more than 60 days ahead is refused"
+    answer = await personas.creator.post(
+        "/posts",
+        data=_form(
+            csrf,
+            upload_id,
+            privacy_level="SELF_ONLY",
+            scheduled_at="2000-01-15T09:30",
+            time_zone="Asia/Tokyo",
+        ),
+        headers={"accept": "application/json"},
+    )
+    assert answer.status_code == 422, "a time in the past is refused"
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    local = (datetime.now(ZoneInfo("Asia/Tokyo")) + timedelta(days=2)).replace(
+        second=0, microsecond=0
+    )
+    answer = await personas.creator.post(
+        "/posts",
+        data=_form(
+            csrf,
+            upload_id,
+            privacy_level="SELF_ONLY",
+            scheduled_at=local.strftime("%Y-%m-%dT%H:%M"),
+            time_zone="Asia/Tokyo",
+        ),
+        headers={"accept": "application/json"},
+    )
+    assert answer.status_code == 201, answer.text
+    (post,) = _posts(personas)
+    assert post.state == store.SCHEDULED
+    assert post.scheduled_at == local.astimezone(ZoneInfo("UTC"))
+    page = await personas.creator.get(f"/posts/{post.id}")
+    assert local.strftime("%Y-%m-%d %H:%M") in page.text and "Asia/Tokyo" in page.text
+
+
+async def test_another_creator_cannot_see_or_cancel_a_post(
+    personas: Personas, tmp_path: Path
+) -> None:
+    csrf, upload_id = await _ready(personas, tmp_path)
+    answer = await personas.creator.post(
+        "/posts",
+        data=_form(csrf, upload_id, privacy_level="SELF_ONLY"),
+        headers={"accept": "application/json"},
+    )
+    post_id = answer.json()["id"]
+    assert (
+        await personas.other.get(f"/posts/{post_id}", headers={"accept": "application/json"})
+    ).status_code == 404
+    assert (await personas.other.get(f"/posts/{post_id}/status")).status_code == 404
+    other_csrf = await fetch_csrf(personas.other, "/posts")
+    cancel = await personas.other.post(f"/posts/{post_id}/cancel", data={"csrf_token": other_csrf})
+    assert cancel.status_code == 404
+    listing = await personas.other.get("/posts", headers={"accept": "application/json"})
+    assert listing.json() == {"posts": []}
+    assert (
+        await personas.visitor.get("/posts", headers={"accept": "application/json"})
+    ).status_code == 401
+
+
+async def test_status_keeps_19_digit_post_ids_as_strings(
+    personas: Personas, tmp_path: Path
+) -> None:
+    csrf, upload_id = await _ready(personas, tmp_path)
+    answer = await personas.creator.post(
+        "/posts",
+        data=_form(csrf, upload_id, privacy_level="SELF_ONLY"),
+        headers={"accept": "application/json"},
+    )
+    post_id = answer.json()["id"]
+    factory = personas.app.app.state.session_factory
+    with factory() as session, session.begin():
+        post = session.get(store.Post, post_id)
+        assert post is not None
+        post.post_ids = ["7301234567890123457"]
+        store.set_state(post, state=store.PUBLISHED)
+    status = await personas.creator.get(f"/posts/{post_id}/status")
+    assert '"post_ids":["7301234567890123457"]' in status.text.replace(" ", "")
+    assert status.json()["links"] == [
+        "https://www.tiktok.com/@pim.private/video/7301234567890123457"
+    ]
+    page = await personas.creator.get(f"/posts/{post_id}")
+    assert "7301234567890123457" in page.text
+
+
+async def test_scheduled_post_can_be_cancelled_from_its_page(
+    personas: Personas, tmp_path: Path
+) -> None:
+    csrf, upload_id = await _ready(personas, tmp_path)
+    from datetime import datetime, timedelta
+
+    later = (datetime.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    answer = await personas.creator.post(
+        "/posts",
+        data=_form(csrf, upload_id, privacy_level="SELF_ONLY", scheduled_at=later, time_zone="UTC"),
+        headers={"accept": "application/json"},
+    )
+    post_id = answer.json()["id"]
+    cancel = await personas.creator.post(f"/posts/{post_id}/cancel", data={"csrf_token": csrf})
+    assert cancel.status_code == 303
+    status = (await personas.creator.get(f"/posts/{post_id}/status")).json()
+    assert status["state"] == store.CANCELLED and status["final"] is True
+    again = await personas.creator.post(
+        f"/posts/{post_id}/schedule",
+        data={"csrf_token": csrf, "scheduled_at": "", "time_zone": "UTC"},
+    )
+    assert again.status_code == 409
