@@ -21,7 +21,6 @@ from directpost.web.app import create_app
 from directpost.web.server import BackgroundServer, bind_socket
 from tests.fixtures.live import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     LiveApp,
     LiveEmulator,
     make_app_settings,
@@ -138,9 +137,7 @@ def test_ux_1b_creator_who_cannot_post_is_told_to_try_again_later(
 def test_ux_1c_video_longer_than_the_creators_maximum_is_explained_and_blocked(
     page: Any, live_app: LiveApp, tmp_path: Path
 ) -> None:
-    open_post_page(
-        page, live_app.emulator, private_account=True, max_video_post_duration_sec=1
-    )
+    open_post_page(page, live_app.emulator, private_account=True, max_video_post_duration_sec=1)
     upload(page, make_video(tmp_path / "two-seconds.mp4", seconds=2.0))
     page.locator("#privacy_level").select_option("SELF_ONLY")
     expect(page.get_by_test_id("compose-problems")).to_contain_text(
@@ -493,3 +490,18 @@ def test_upload_survives_a_dropped_chunk_by_asking_the_server_where_to_continue(
     assert file_url is not None and upload_id in file_url
     served = page.request.get(file_url)
     assert served.body() == video.read_bytes()  # UX-5b: every byte once, in order
+
+
+def test_sending_to_the_inbox_hides_what_the_creator_finishes_in_tiktok(
+    page: Any, live_app: LiveApp, tmp_path: Path
+) -> None:
+    open_post_page(page, live_app.emulator, private_account=True)
+    upload(page, make_video(tmp_path / "clip.mp4"))
+    expect(page.locator("#privacy_level")).to_be_visible()
+    page.get_by_label("Send it to my TikTok inbox as a draft").check()
+    expect(page.locator("#privacy_level")).to_have_count(0)
+    expect(page.get_by_test_id("disclosure")).to_have_count(0)
+    expect(page.get_by_test_id("compose-notices")).to_contain_text("TikTok inbox as a draft")
+    expect(page.get_by_test_id("declaration")).to_have_text(MUSIC_DECLARATION)
+    expect(publish_button(page)).to_be_enabled()
+    expect(publish_button(page)).to_have_text("Send to my TikTok inbox")

@@ -218,6 +218,7 @@ def build_bench(
         emulator_url=emulator.base_url,
         public_base_url=f"http://127.0.0.1:{port}",
         app_audited=True,
+        creator_cap_per_day=1000,
         **overrides,
     )
     upgrade_database(settings.resolved_database_url)

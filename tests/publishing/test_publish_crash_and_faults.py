@@ -26,8 +26,8 @@ from tests.publishing.harness import Bench
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-CREATORS = 20
-POSTS_PER_CREATOR = 5
+CREATORS = 25
+POSTS_PER_CREATOR = 4
 FAULTS = [
     {"endpoint": "video_init", "error": "internal_error"},
     {"endpoint": "video_init", "drop": True},
@@ -57,6 +57,7 @@ def _worker_env(bench: Bench) -> dict[str, str]:
             "DIRECTPOST_TOKEN_ENCRYPTION_KEY": s.token_encryption_key.get_secret_value(),
             "DIRECTPOST_SESSION_SECRET": s.session_secret.get_secret_value(),
             "DIRECTPOST_APP_AUDITED": "true",
+            "DIRECTPOST_CREATOR_CAP_PER_DAY": str(s.creator_cap_per_day),
             "DIRECTPOST_MEDIA_STORAGE_URL": "file://" + str(bench.ctx.media_store.root),  # type: ignore[attr-defined]
         }
     )

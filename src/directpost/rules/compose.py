@@ -211,7 +211,7 @@ def _privacy_note(draft: Draft, policy: AppPolicy) -> str:
     if draft.disclose_commercial and draft.branded_content:
         return texts.BRANDED_NOT_PRIVATE
     if not policy.audited:
-        return texts.UNAUDITED_HOW_TO_PUBLIC
+        return texts.UNAUDITED_PRIVACY_NOTE
     return ""
 
 

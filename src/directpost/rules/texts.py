@@ -49,6 +49,9 @@ UNAUDITED_HOW_TO_PUBLIC: Final = (
     "To make a post public later: in the TikTok app, first set your account to public, "
     "then change the post\u2019s privacy to \u201cEveryone\u201d."
 )
+UNAUDITED_PRIVACY_NOTE: Final = (
+    "Until this app is audited by TikTok, posts can only be visible to you (\u201cOnly me\u201d)."
+)
 UNAUDITED_ACCOUNT_PUBLIC: Final = (
     "Your TikTok account is public. Until this app is audited, only private accounts can "
     "post: in the TikTok app, go to Settings and privacy \u2192 Privacy and turn on "

@@ -164,14 +164,7 @@ def _privacy(creator: CreatorFacts, draft: Draft, policy: AppPolicy) -> list[Vio
             )
         ]
     if chosen not in offered_privacy_levels(creator, policy):
-        return [
-            Violation(
-                "CAP-2",
-                "Until this app is audited by TikTok, posts can only be visible to you "
-                "(\u201cOnly me\u201d).",
-                "privacy_level",
-            )
-        ]
+        return [Violation("CAP-2", texts.UNAUDITED_PRIVACY_NOTE, "privacy_level")]
     return []
 
 

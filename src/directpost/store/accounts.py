@@ -36,7 +36,7 @@ class Person(Base):
     __tablename__ = "people"
     # Never reuse a deleted person's id on SQLite: an old session cookie must not find a new
     # person behind the same number.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -54,7 +54,7 @@ class TikTokAccount(Base):
     """A TikTok account linked to a person, with its tokens encrypted at rest."""
 
     __tablename__ = "tiktok_accounts"
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)

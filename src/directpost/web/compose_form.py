@@ -89,25 +89,6 @@ def parse_draft(form: Mapping[str, Any], *, media: MediaFacts = rules.NO_MEDIA) 
     )
 
 
-def draft_choices(draft: Draft) -> dict[str, Any]:
-    """The draft's choices without media facts, as JSON (stored with the post and its consent)."""
-    return {
-        "title": draft.title,
-        "description": draft.description,
-        "privacy_level": draft.privacy_level,
-        "allow_comment": draft.allow_comment,
-        "allow_duet": draft.allow_duet,
-        "allow_stitch": draft.allow_stitch,
-        "disclose_commercial": draft.disclose_commercial,
-        "your_brand": draft.your_brand,
-        "branded_content": draft.branded_content,
-        "is_aigc": draft.is_aigc,
-        "mode": draft.mode,
-        "cover_timestamp_ms": draft.cover_timestamp_ms,
-        "photo_cover_index": draft.photo_cover_index,
-    }
-
-
 def media_facts(upload: Upload | None) -> MediaFacts:
     """What the server measured about an upload (or "nothing uploaded yet")."""
     if upload is None:

@@ -1,0 +1,343 @@
+"""Publishing at scale: 1,000 posts for 100 creators, all due at the same moment.
+
+Everything is real and runs at production timings: the emulator in its own process (TikTok's
+real limits: 6 inits and 30 status fetches per token per sliding minute), the app as a server
+(it serves the per-attempt media URLs TikTok pulls from and receives the webhooks), and
+`directpost worker` processes sharing the SQLite database, queue and rate budgets.
+
+With 10 posts per creator and 6 inits per minute per token, the 7th to 10th posts of each
+creator cannot start before the first init has left TikTok's one-minute window; so no schedule
+can finish before `60 s + the time one post takes from init to final`. That single-post time is
+measured in the same run (one post, one creator, before the big batch). The figure reported is
+`time until all 1,000 are final / that minimum` (target <= 1.2) with the count of HTTP 429
+answers the emulator gave (target 0). The emulator's clock is not advanced: the run honestly
+takes a little over a minute.
+
+Options: `--creators N --posts-per-creator M --processes P --threads T`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from cryptography.fernet import Fernet
+
+from directpost import tiktok
+from directpost.config import Settings
+from directpost.media.storage import media_store_from_settings
+from directpost.publishing import service
+from directpost.publishing.budgets import budgets_from_settings
+from directpost.publishing.drafts import creator_facts_from_info
+from directpost.rules.model import Draft, MediaFacts
+from directpost.store import accounts
+from directpost.store import posts as store
+from directpost.store.base import utcnow
+from directpost.store.crypto import token_cipher_from_settings
+from directpost.store.db import create_engine_from_settings, create_session_factory
+from directpost.store.migrate import upgrade_database
+from directpost.web.app import create_app
+from directpost.web.server import BackgroundServer, bind_socket
+
+ROOT = Path(__file__).resolve().parents[1]
+INIT_WINDOW_S = 60.0
+INITS_PER_WINDOW = 6
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx2.get(url, timeout=2, trust_env=False)
+            return
+        except httpx2.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def _make_video(path: Path) -> Path:
+    import av
+    from PIL import Image
+
+    with av.open(str(path), "w") as box:
+        stream = box.add_stream("h264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        for i in range(30):
+            image = Image.new("RGB", (640, 360), ((i * 8) % 255, 80, 160))
+            frame = av.VideoFrame.from_image(image)
+            for packet in stream.encode(frame):
+                box.mux(packet)
+        for packet in stream.encode():
+            box.mux(packet)
+    return path
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIRECTPOST_")}
+    env.update(
+        {
+            "DIRECTPOST_ENVIRONMENT": "test",
+            "DIRECTPOST_DATA_DIR": str(settings.data_dir),
+            "DIRECTPOST_DATABASE_URL": settings.resolved_database_url,
+            "DIRECTPOST_TIKTOK_CLIENT_KEY": settings.tiktok_client_key,
+            "DIRECTPOST_TIKTOK_CLIENT_SECRET": settings.tiktok_client_secret.get_secret_value(),
+            "DIRECTPOST_TIKTOK_AUTH_BASE_URL": settings.tiktok_auth_base_url,
+            "DIRECTPOST_TIKTOK_API_BASE_URL": settings.tiktok_api_base_url,
+            "DIRECTPOST_PUBLIC_BASE_URL": settings.public_base_url,
+            "DIRECTPOST_TOKEN_ENCRYPTION_KEY": settings.token_encryption_key.get_secret_value(),
+            "DIRECTPOST_SESSION_SECRET": settings.session_secret.get_secret_value(),
+            "DIRECTPOST_APP_AUDITED": "true",
+            "DIRECTPOST_CREATOR_CAP_PER_DAY": str(settings.creator_cap_per_day),
+        }
+    )
+    return env
+
+
+class World:
+    """The emulator process, the app server, and a database with linked creators."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.emulator_port = _free_port()
+        self.emulator_url = f"http://127.0.0.1:{self.emulator_port}"
+        self.emulator = subprocess.Popen(
+            [sys.executable, "-m", "directpost.cli", "emulator", "--port", str(self.emulator_port)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_http(self.emulator_url + "/_emulator/state")
+        sock = bind_socket("127.0.0.1", 0)
+        self.settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            environment="test",
+            data_dir=data_dir,
+            tiktok_client_key="dpbench" + secrets.token_hex(4),
+            tiktok_client_secret="bench-" + secrets.token_urlsafe(24),
+            tiktok_auth_base_url=self.emulator_url,
+            tiktok_api_base_url=self.emulator_url,
+            public_base_url=f"http://127.0.0.1:{sock.getsockname()[1]}",
+            token_encryption_key=Fernet.generate_key().decode(),
+            session_secret=secrets.token_urlsafe(32),
+            app_audited=True,
+            creator_cap_per_day=100_000,
+        )
+        upgrade_database(self.settings.resolved_database_url)
+        self.server = BackgroundServer(create_app(self.settings), sock).start()
+        self.control = httpx2.Client(base_url=self.emulator_url, timeout=30, trust_env=False)
+        self.control.post(
+            "/_emulator/apps",
+            json={
+                "client_key": self.settings.tiktok_client_key,
+                "client_secret": self.settings.tiktok_client_secret.get_secret_value(),
+                "audited": True,
+                "redirect_uris": [f"{self.settings.public_base_url}/auth/tiktok/callback"],
+                "verified_url_prefixes": [f"{self.settings.public_base_url}/m/"],
+                "webhook_url": f"{self.settings.public_base_url}/webhooks/tiktok",
+            },
+        ).raise_for_status()
+        self.factory = create_session_factory(create_engine_from_settings(self.settings))
+        self.cipher = token_cipher_from_settings(self.settings)
+        self.budgets = budgets_from_settings(self.settings, self.factory)
+        self.media_store = media_store_from_settings(self.settings)
+        video = _make_video(data_dir / "bench.mp4")
+        self.media_store.put("bench/video.mp4", video.read_bytes())
+        self.manifest = [
+            {
+                "key": "bench/video.mp4",
+                "filename": "bench.mp4",
+                "content_type": "video/mp4",
+                "size": video.stat().st_size,
+            }
+        ]
+        self.person_id: int | None = None
+
+    def creator(self, open_id: str) -> tuple[int, Any]:
+        """Create a demo creator at the emulator, link it, and read its creator_info once."""
+        self.control.post(
+            "/_emulator/creators", json={"open_id": open_id, "nickname": open_id}
+        ).raise_for_status()
+        answer = self.control.post(
+            "/_emulator/tokens",
+            json={"client_key": self.settings.tiktok_client_key, "open_id": open_id},
+        )
+        answer.raise_for_status()
+        grant = tiktok.Token.from_response(answer.json(), utcnow())
+        with self.factory() as session, session.begin():
+            account = accounts.record_sign_in(
+                session,
+                grant=grant,
+                profile=accounts.Profile(display_name=open_id, avatar_url=""),
+                cipher=self.cipher,
+                signed_in_person_id=self.person_id,
+            )
+            self.person_id = account.person_id
+            account_id = account.id
+
+        async def info() -> Any:
+            while self.budgets.try_spend(open_id, "creator_info") > 0:
+                await asyncio.sleep(0.5)
+            async with tiktok.AsyncTikTokClient(
+                client_key=self.settings.tiktok_client_key,
+                client_secret=self.settings.tiktok_client_secret.get_secret_value(),
+                api_base_url=self.emulator_url,
+                auth_base_url=self.emulator_url,
+            ) as client:
+                return await client.creator_info(access_token=grant.access_token)
+
+        return account_id, creator_facts_from_info(asyncio.run(info()))
+
+    def queue(self, open_id: str, account_id: int, facts: Any, count: int) -> list[int]:
+        draft = Draft(
+            media=MediaFacts(kind="video", ready=True, duration_sec=1.0),
+            title="bench",
+            privacy_level="SELF_ONLY",
+        )
+        ids = []
+        with self.factory() as session, session.begin():
+            for _ in range(count):
+                post = service.submit_post(
+                    session,
+                    settings=self.settings,
+                    submission=service.Submission(
+                        person_id=self.person_id or 0,
+                        account_id=account_id,
+                        open_id=open_id,
+                        creator=facts,
+                        draft=draft,
+                        media=self.manifest,
+                        upload_id=None,
+                        scheduled_at=None,
+                        time_zone="UTC",
+                    ),
+                )
+                ids.append(post.id)
+        return ids
+
+    def unfinished(self) -> int:
+        with self.factory() as session:
+            return (
+                session.query(store.Post)
+                .filter(store.Post.state.not_in(tuple(store.FINAL_STATES)))
+                .count()
+            )
+
+    def states(self) -> dict[str, int]:
+        with self.factory() as session:
+            rows = session.query(store.Post.state).all()
+        out: dict[str, int] = {}
+        for (state,) in rows:
+            out[state] = out.get(state, 0) + 1
+        return out
+
+    def count_429(self) -> int:
+        state = self.control.get("/_emulator/state").json()
+        return sum(1 for r in state["refused"] if "rate_limit" in json.dumps(r))
+
+    def wait_all_final(self, timeout: float) -> float:
+        start = time.monotonic()
+        while self.unfinished():
+            if time.monotonic() - start > timeout:
+                raise TimeoutError(f"{self.unfinished()} posts unfinished after {timeout}s")
+            time.sleep(0.1)
+        return time.monotonic() - start
+
+    def close(self) -> None:
+        self.server.stop()
+        self.control.close()
+        self.emulator.terminate()
+        self.emulator.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--creators", type=int, default=100)
+    parser.add_argument("--posts-per-creator", type=int, default=10)
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args(sys.argv[1:] if __name__ == "__main__" else [])
+
+    with tempfile.TemporaryDirectory(prefix="directpost-bench-") as tmp:
+        world = World(Path(tmp))
+        workers = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "directpost.cli",
+                "worker",
+                "--processes",
+                str(args.processes),
+                "--threads",
+                str(args.threads),
+            ],
+            cwd=ROOT,
+            env=_env(world.settings),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            # One post alone: the time from queue to final when nothing waits for a budget.
+            account_id, facts = world.creator("bench-single")
+            world.queue("bench-single", account_id, facts, 1)
+            single_s = world.wait_all_final(120)
+            print(f"one post alone: {single_s:.2f} s from queue to final")
+
+            linked = [world.creator(f"bench-{i}") for i in range(args.creators)]
+            start = time.monotonic()
+            for i, (account_id, facts) in enumerate(linked):
+                world.queue(f"bench-{i}", account_id, facts, args.posts_per_creator)
+            queued_s = time.monotonic() - start
+            elapsed = queued_s + world.wait_all_final(1800)
+        finally:
+            workers.terminate()
+            try:
+                workers.wait(60)
+            except subprocess.TimeoutExpired:
+                workers.kill()
+        windows = math.ceil(args.posts_per_creator / INITS_PER_WINDOW) - 1
+        minimum = windows * INIT_WINDOW_S + single_s
+        count_429 = world.count_429()
+        states = world.states()
+        world.close()
+    total = args.creators * args.posts_per_creator
+    print(f"{total} posts for {args.creators} creators: all final after {elapsed:.1f} s")
+    print(f"minimum allowed by {INITS_PER_WINDOW} inits/min per token: {minimum:.1f} s")
+    print(f"ratio {elapsed / minimum:.3f} (target <= 1.2); HTTP 429 answers: {count_429}")
+    print(f"final states: {states}")
+    print(
+        json.dumps(
+            {
+                "posts": total,
+                "creators": args.creators,
+                "seconds": round(elapsed, 2),
+                "minimum_seconds": round(minimum, 2),
+                "single_post_seconds": round(single_s, 2),
+                "ratio": round(elapsed / minimum, 3),
+                "http_429": count_429,
+                "states": states,
+            },
+            sort_keys=True,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
