@@ -59,12 +59,11 @@ def serve_emulator(port: int) -> None:
 
 def serve_app(port: int) -> None:
     """Subprocess entry: the app from DIRECTPOST_* settings in the environment."""
-    import uvicorn
-
     from directpost.config import Settings
     from directpost.publishing.budgets import LIMITS, Budgets, DatabaseBudgetBackend
     from directpost.store.migrate import upgrade_database
     from directpost.web.app import create_app
+    from directpost.web.server import serve_in_foreground
 
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     upgrade_database(settings.resolved_database_url)
@@ -75,7 +74,8 @@ def serve_app(port: int) -> None:
         DatabaseBudgetBackend(app.state.session_factory),
         limits={**LIMITS, "creator_info": 1_000_000},
     )
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    # Served exactly as `directpost serve` / `make run` serve it (socket options included).
+    serve_in_foreground(app, "127.0.0.1", port, log_level="warning")
 
 
 def _spawn(entry: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +109,8 @@ def _env(settings: Settings) -> dict[str, str]:
             "DIRECTPOST_SESSION_SECRET": settings.session_secret.get_secret_value(),
             "DIRECTPOST_APP_AUDITED": "true",
             "DIRECTPOST_CREATOR_CAP_PER_DAY": str(settings.creator_cap_per_day),
+            "DIRECTPOST_QUEUE_URL": settings.queue_url,
+            "DIRECTPOST_BUDGET_URL": settings.budget_url,
         }
     )
     return env
@@ -115,7 +119,7 @@ def _env(settings: Settings) -> dict[str, str]:
 class World:
     """The emulator process, the app server, and a database with linked creators."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, database_url: str, redis_url: str) -> None:
         self.emulator_port = _free_port()
         self.emulator_url = f"http://127.0.0.1:{self.emulator_port}"
         self.emulator = subprocess.Popen(
@@ -139,6 +143,9 @@ class World:
             session_secret=secrets.token_urlsafe(32),
             app_audited=True,
             creator_cap_per_day=100_000,
+            database_url=database_url,
+            queue_url=redis_url,
+            budget_url=redis_url,
         )
         upgrade_database(self.settings.resolved_database_url)
         self.server = BackgroundServer(create_app(self.settings), sock).start()
@@ -193,8 +200,7 @@ class World:
             account_id = account.id
 
         async def info() -> Any:
-            while self.budgets.try_spend(open_id, "creator_info") > 0:
-                await asyncio.sleep(0.5)
+            await self.budgets.spend(open_id, "creator_info")
             async with tiktok.AsyncTikTokClient(
                 client_key=self.settings.tiktok_client_key,
                 client_secret=self.settings.tiktok_client_secret.get_secret_value(),
@@ -267,16 +273,64 @@ class World:
         self.emulator.wait(10)
 
 
+POSTGRES_ADMIN = os.environ.get(
+    "DIRECTPOST_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("DIRECTPOST_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+@contextlib.contextmanager
+def _databases(size: str) -> Iterator[tuple[str, str]]:
+    """A fresh PostgreSQL database and an empty Redis db for the scale size; nothing (SQLite
+    in the temporary data dir) for the embedded size."""
+    if size == "embedded":
+        yield "", ""
+        return
+    import redis
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    name = "directpost_bench_" + secrets.token_hex(4)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    try:
+        yield make_url(POSTGRES_ADMIN).set(database=name).render_as_string(False), REDIS_URL
+    finally:
+        client.flushdb()
+        client.close()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--creators", type=int, default=100)
     parser.add_argument("--posts-per-creator", type=int, default=10)
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--size",
+        choices=["scale", "embedded"],
+        default="scale",
+        help="scale: PostgreSQL + Redis (queue and budgets); embedded: SQLite for everything",
+    )
     args = parser.parse_args(sys.argv[1:] if __name__ == "__main__" else [])
 
-    with tempfile.TemporaryDirectory(prefix="directpost-bench-") as tmp:
-        world = World(Path(tmp))
+    with (
+        tempfile.TemporaryDirectory(prefix="directpost-bench-") as tmp,
+        _databases(args.size) as (
+            database_url,
+            redis_url,
+        ),
+    ):
+        print(
+            f"size: {args.size} ({database_url.split('@')[-1] or 'SQLite'}; queue {redis_url or 'SQLite'})"
+        )
+        world = World(Path(tmp), database_url=database_url, redis_url=redis_url)
         workers = subprocess.Popen(
             [
                 sys.executable,
@@ -294,7 +348,11 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            # One post alone: the time from queue to final when nothing waits for a budget.
+            # One post alone: the time from queue to final when nothing waits for a budget
+            # (after a first one that warms the workers up).
+            account_id, facts = world.creator("bench-warmup")
+            world.queue("bench-warmup", account_id, facts, 1)
+            world.wait_all_final(120)
             account_id, facts = world.creator("bench-single")
             world.queue("bench-single", account_id, facts, 1)
             single_s = world.wait_all_final(120)

@@ -21,6 +21,7 @@ from directpost.web.app import create_app
 from directpost.web.server import BackgroundServer, bind_socket
 from tests.fixtures.live import (
     CHROMIUM,
+    EXPECT_TIMEOUT_MS,
     LiveApp,
     LiveEmulator,
     make_app_settings,
@@ -75,7 +76,7 @@ def audited_app(
 @pytest.fixture
 def audited_page(browser: Any, audited_app: LiveApp) -> Iterator[Any]:
     context = browser.new_context(base_url=audited_app.base_url, locale="en-US")
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
     try:
         yield context.new_page()
     finally:
@@ -384,6 +385,32 @@ def test_ux_5a_photo_preview_is_a_carousel_with_a_cover_choice(
     expect(covers.nth(2)).to_be_checked()
 
 
+def test_ux_5b_caption_starts_empty_stays_as_typed_and_media_comes_back_unaltered(
+    page: Any, live_app: LiveApp, tmp_path: Path
+) -> None:
+    """UX-5b in the browser: nothing is preset or appended to the caption, what the creator
+    types (and edits) is what the page keeps after every server re-render, and the preview
+    plays the very bytes that were chosen (no watermark, no re-encoding)."""
+    open_post_page(page, live_app.emulator, private_account=True)
+    video = make_video(tmp_path / "mine.mp4", seconds=1.0)
+    upload(page, video)
+    title = page.get_by_label("Title")
+    expect(title).to_have_value("")
+    typed = "Morning run \U0001f3c3 #fitness"
+    title.fill(typed + " draft")
+    expect(page.get_by_test_id("title-count")).to_contain_text("/ 2200")
+    title.fill(typed)  # the creator edits their own words
+    page.locator("#privacy_level").select_option("SELF_ONLY")  # a server re-render
+    expect(publish_button(page)).to_be_enabled()
+    expect(title).to_have_value(typed)
+    expect(page.get_by_test_id("title-count")).to_contain_text(f"{len(typed) + 1} / 2200")
+    for marker in ("directpost", "Posted with", "via "):
+        assert marker not in title.input_value()
+    src = page.get_by_test_id("preview-video").get_attribute("src")
+    assert src is not None
+    assert page.request.get(src).body() == video.read_bytes()
+
+
 # CAP-2 ------------------------------------------------------------------------------------
 
 
@@ -438,6 +465,12 @@ def test_dg_2_every_control_is_labelled_and_reachable_by_keyboard_at_phone_width
         if page.evaluate("() => document.activeElement.id") == "allow_duet":
             break
     assert page.evaluate("() => document.activeElement.id") == "allow_duet"
+    # Focus is visible where the keyboard is (an outline, not only the browser's default).
+    outline = page.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement);"
+        " return [s.outlineStyle, parseFloat(s.outlineWidth)]; }"
+    )
+    assert outline[0] != "none" and outline[1] >= 2
     page.keyboard.press("Space")
     expect(page.get_by_label("Duet")).to_be_checked()
     expect(page.locator("#allow_duet")).to_be_focused()

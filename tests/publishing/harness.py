@@ -173,16 +173,16 @@ class Bench:
 
     # --- running --------------------------------------------------------------------------
 
-    async def drive(self, post_id: int, *, timeout: float = 30.0) -> store.Post:
+    async def drive(self, post_id: int, *, within: float = 30.0) -> store.Post:
         """Run the job for the post (as a worker would, at its due times) until it is final."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             post = self.post(post_id)
             if post.state in store.FINAL_STATES:
                 return post
             if time.monotonic() > deadline:
                 raise AssertionError(
-                    f"post {post_id} not final after {timeout}s: {post.state} "
+                    f"post {post_id} not final after {within}s: {post.state} "
                     f"{post.tiktok_status} {post.reason_text}"
                 )
             wait = (post.due_at - utcnow()).total_seconds()

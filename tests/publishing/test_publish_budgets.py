@@ -125,7 +125,7 @@ async def test_many_posts_for_one_creator_never_exceed_the_init_limit_cap_4(benc
         bench.submit("demo-public", creator, media=bench.media_video(), privacy_level="SELF_ONLY")
         for _ in range(9)
     ]
-    posts = await asyncio.gather(*(bench.drive(i, timeout=60) for i in ids))
+    posts = await asyncio.gather(*(bench.drive(i, within=60) for i in ids))
     assert {p.state for p in posts} == {store.PUBLISHED}
     state = bench.emulator.state()
     assert state["refused"] == []

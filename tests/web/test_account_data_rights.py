@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from directpost.media.storage import MediaStore, media_store_from_settings
 from directpost.store.accounts import (
     Person,
     TikTokAccount,
@@ -17,8 +19,10 @@ from directpost.store.accounts import (
     read_tokens,
 )
 from directpost.store.base import utcnow
+from directpost.store.uploads import Upload, storage_key
 from directpost.tiktok import AccessTokenInvalidError, AsyncTikTokClient, Token
 from tests.fixtures.live import AppClient, api_sign_in, fetch_csrf
+from tests.fixtures.media_files import make_video
 
 pytestmark = pytest.mark.anyio
 
@@ -28,6 +32,11 @@ def _account(app_client: AppClient, open_id: str) -> TikTokAccount:
         account = db.scalar(select(TikTokAccount).where(TikTokAccount.open_id == open_id))
     assert account is not None
     return account
+
+
+def get_media_store_of(app_client: AppClient) -> MediaStore:
+    """The app's media store as seen from outside (the same folder or bucket)."""
+    return media_store_from_settings(app_client.app.state.settings)
 
 
 def _client(app_client: AppClient) -> AsyncTikTokClient:
@@ -138,3 +147,46 @@ async def test_refresh_before_expiry_stores_the_rotated_refresh_token_once(
     )
     user = await _client(app_client).user_info(access_token=results[0], fields=["open_id"])
     assert user.open_id == "demo-private"
+
+
+async def test_delete_everything_also_deletes_uploaded_media_bytes_DG_5(
+    app_client: AppClient, tmp_path: Path
+) -> None:
+    client = app_client.client
+    await api_sign_in(client, open_id="demo-private")
+    csrf = await fetch_csrf(client, "/me/data")
+    video = make_video(tmp_path / "mine.mp4", seconds=1.0).read_bytes()
+    media_store = get_media_store_of(app_client)
+
+    async def upload(data: bytes, *, sent: int) -> str:
+        announced = await client.post(
+            "/uploads",
+            json={"kind": "video", "files": [{"name": "mine.mp4", "size": len(data)}]},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert announced.status_code == 201, announced.text
+        body = announced.json()
+        put = await client.put(
+            f"/uploads/{body['id']}/files/{body['files'][0]['id']}?offset=0",
+            content=data[:sent],
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert put.status_code == 200, put.text
+        return storage_key(body["id"], body["files"][0]["id"])
+
+    finished_key = await upload(video, sent=len(video))
+    finished = await client.post(
+        f"/uploads/{finished_key.split('/')[1]}/finish", headers={"X-CSRF-Token": csrf}
+    )
+    assert finished.status_code == 200, finished.text
+    partial_key = await upload(video, sent=len(video) // 2)  # abandoned half-way
+    assert media_store.stat(finished_key) is not None
+    assert media_store.upload_size(partial_key) == len(video) // 2
+
+    deleted = await client.post("/me/data/delete", data={"csrf_token": csrf, "confirm": "yes"})
+
+    assert deleted.status_code == 200, deleted.text
+    assert media_store.stat(finished_key) is None
+    assert not media_store.upload_size(partial_key)
+    with app_client.app.state.session_factory() as db:
+        assert db.scalar(select(func.count()).select_from(Upload)) == 0

@@ -3,10 +3,9 @@
 The page can be bypassed; the server cannot: these tests post the form directly (UX-5c).
 """
 
-# ruff: noqa: F811 - pytest fixtures imported by name
-
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def _upload_video(client: httpx2.AsyncClient, csrf: str, path: Path) -> str:
-    data = path.read_bytes()
+    data = await asyncio.to_thread(path.read_bytes)
     created = await client.post(
         "/uploads",
         json={
@@ -260,3 +259,37 @@ async def test_scheduled_post_can_be_cancelled_from_its_page(
         data={"csrf_token": csrf, "scheduled_at": "", "time_zone": "UTC"},
     )
     assert again.status_code == 409
+
+
+async def test_post_needing_confirmation_is_queued_again_only_when_its_choices_still_hold(
+    personas: Personas, tmp_path: Path
+) -> None:
+    csrf, upload_id = await _ready(personas, tmp_path)
+    answer = await personas.creator.post(
+        "/posts",
+        data=_form(csrf, upload_id, privacy_level="SELF_ONLY"),
+        headers={"accept": "application/json"},
+    )
+    post_id = answer.json()["id"]
+    factory = personas.app.app.state.session_factory
+    with factory() as session, session.begin():
+        post = session.get(store.Post, post_id)
+        assert post is not None
+        store.set_state(post, state=store.NEEDS_CONFIRMATION, reason_text="settings changed")
+    page = await personas.creator.get(f"/posts/{post_id}")
+    assert "Confirm as it was" in page.text
+    # A choice that creator_info forbids now is refused again, nothing changes (UX-2c).
+    refused = await personas.creator.post(
+        f"/posts/{post_id}/confirm",
+        data={"csrf_token": csrf, "privacy_level": "SELF_ONLY", "allow_duet": "on"},
+    )
+    assert refused.status_code == 422
+    assert (await personas.creator.get(f"/posts/{post_id}/status")).json()["state"] == (
+        store.NEEDS_CONFIRMATION
+    )
+    confirmed = await personas.creator.post(
+        f"/posts/{post_id}/confirm",
+        data={"csrf_token": csrf, "privacy_level": "SELF_ONLY", "title": "from the test"},
+    )
+    assert confirmed.status_code == 303, confirmed.text
+    assert (await personas.creator.get(f"/posts/{post_id}/status")).json()["state"] == store.QUEUED

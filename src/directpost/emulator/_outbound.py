@@ -26,7 +26,7 @@ async def download(
             async with c.stream("GET", url) as response:
                 if response.status_code != 200:
                     raise PullFailed(f"GET {url} answered HTTP {response.status_code}")
-                async for piece in response.aiter_bytes(1024 * 1024):
+                async for piece in response.aiter_bytes():  # as it arrives: live progress
                     total += len(piece)
                     if total > max_bytes:
                         raise PullFailed(f"{url} is larger than {max_bytes} bytes")

@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, Response
 from . import control, inspector, oauth, posting, upload_host
 from .config import EmulatorConfig
 from .errors import ApiError, ControlError, OAuthError
-from .faults import FaultMiddleware
+from .faults import FaultMiddleware, hide_injected_drops_from_server_logs
 from .responses import api_error, json_response, oauth_error
 from .runtime import Runtime
 
@@ -22,6 +22,7 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     """A fresh emulator with its own world; ``app.state.runtime.backend`` is its state."""
     rt = Runtime(config)
     backend = rt.backend
+    hide_injected_drops_from_server_logs()
 
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)

@@ -1095,12 +1095,7 @@ class Backend:
         app = self.apps.get(publish.client_key)
         if app is None:
             return
-        publish_type = (
-            "INBOX_SHARE"
-            if publish.post_mode == "MEDIA_UPLOAD"
-            else self.config.direct_publish_type
-        )
-        base = {"publish_id": publish.publish_id, "publish_type": publish_type}
+        base = {"publish_id": publish.publish_id, "publish_type": self._publish_type(publish)}
         if status == "FAILED":
             self.emit(app, publish.open_id, "post.publish.failed", {**base, "reason": reason})
         elif status == "SEND_TO_USER_INBOX":
@@ -1161,13 +1156,15 @@ class Backend:
                 {
                     "publish_id": publish.publish_id,
                     "post_id": self._webhook_post_id(post.post_id),
-                    "publish_type": (
-                        "INBOX_SHARE"
-                        if publish.post_mode == "MEDIA_UPLOAD"
-                        else self.config.direct_publish_type
-                    ),
+                    "publish_type": self._publish_type(publish),
                 },
             )
+
+    def _publish_type(self, publish: Publish) -> str:
+        """Webhook ``publish_type``: INBOX_SHARE for inbox uploads, the configured one otherwise."""
+        if publish.post_mode == "MEDIA_UPLOAD":
+            return "INBOX_SHARE"
+        return self.config.direct_publish_type
 
     def _webhook_post_id(self, post_id: int) -> int | str:
         return post_id if self.config.webhook_post_id_as == "number" else str(post_id)
@@ -1194,7 +1191,7 @@ class Backend:
             app,
             publish.open_id,
             "post.publish.complete",
-            {"publish_id": publish.publish_id, "publish_type": "INBOX_SHARE"},
+            {"publish_id": publish.publish_id, "publish_type": self._publish_type(publish)},
         )
         self._maybe_public(app, publish, post)
         return post
@@ -1209,15 +1206,10 @@ class Backend:
         post.privacy_level = privacy
         publish = self.publishes[post.publish_id]
         app = self.apps[post.client_key]
-        publish_type = (
-            "INBOX_SHARE"
-            if publish.post_mode == "MEDIA_UPLOAD"
-            else self.config.direct_publish_type
-        )
         content = {
             "publish_id": publish.publish_id,
             "post_id": self._webhook_post_id(post.post_id),
-            "publish_type": publish_type,
+            "publish_type": self._publish_type(publish),
         }
         if was_public and privacy != PUBLIC:
             if post.post_id in publish.post_ids:

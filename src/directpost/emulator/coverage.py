@@ -66,6 +66,11 @@ COVERAGE: list[tuple[str, str, str]] = [
     ),
     (
         "POST /v2/oauth/revoke/",
+        "invalid_client, invalid_request (also for JSON), injected 503; flat OAuth shape",
+        "test_revoke_errors_use_the_flat_oauth_shape",
+    ),
+    (
+        "POST /v2/oauth/revoke/",
         "authorization.removed webhook (reason 5)",
         "test_webhooks_are_retried_until_200_and_every_attempt_is_recorded",
     ),
@@ -83,6 +88,36 @@ COVERAGE: list[tuple[str, str, str]] = [
         "any API endpoint",
         "malformed Authorization header → 400 invalid_params",
         "test_malformed_authorization_header_is_invalid_params",
+    ),
+    (
+        "every Bearer endpoint",
+        "access_token_invalid: unknown, revoked, expired token (401, data {})",
+        "test_unknown_revoked_or_expired_token_is_access_token_invalid",
+    ),
+    (
+        "every Bearer endpoint",
+        "scope_not_authorized without the needed scope (401)",
+        "test_token_without_the_needed_scope_is_scope_not_authorized",
+    ),
+    (
+        "every Bearer endpoint",
+        "rate_limit_exceeded: per token, sliding minute (429), recorded as refused",
+        "test_rate_limit_is_per_token_per_sliding_minute",
+    ),
+    (
+        "every Bearer endpoint",
+        "injected internal_error 500 and 502 in the envelope, next call only",
+        "test_injected_server_errors_use_the_envelope",
+    ),
+    (
+        "every Bearer endpoint",
+        "the matrix above lists every Bearer route",
+        "test_every_bearer_endpoint_of_the_emulator_is_in_the_matrix",
+    ),
+    (
+        "token, user/info, status/fetch, revoke",
+        "official examples: exactly the documented keys",
+        "test_official_token_user_info_status_and_revoke_examples_have_the_documented_shapes",
     ),
     (
         "POST creator_info/query/",
@@ -138,7 +173,7 @@ COVERAGE: list[tuple[str, str, str]] = [
     ),
     (
         "POST video/init/",
-        "answer lost after the init happened (drop fault)",
+        "answer lost after the init happened (drop fault, not logged as a crash)",
         "test_dropped_answer_after_an_init_leaves_an_ambiguous_publish",
     ),
     (
@@ -234,6 +269,11 @@ COVERAGE: list[tuple[str, str, str]] = [
         "test_upload_is_streamed_to_disk_under_the_data_dir",
     ),
     (
+        "PUT upload_url",
+        "memory does not grow with the chunk (64 MiB chunk, tracemalloc)",
+        "test_a_64_mib_chunk_is_received_without_holding_it_in_memory",
+    ),
+    (
         "processing",
         "frame_rate / picture_size / file_format check failures",
         "test_uploaded_video_breaking_tiktok_rules_fails_with_the_documented_reason",
@@ -264,6 +304,21 @@ COVERAGE: list[tuple[str, str, str]] = [
         "test_pull_of_a_missing_or_redirecting_url_fails_video_pull_failed",
     ),
     ("PULL_FROM_URL", "1-hour timeout", "test_pull_that_does_not_finish_within_an_hour_fails"),
+    (
+        "PULL_FROM_URL",
+        "downloaded_bytes while the download runs",
+        "test_pull_reports_the_bytes_downloaded_so_far",
+    ),
+    (
+        "PULL_FROM_URL",
+        "stalled download: FAILED after 1 h of emulator time, connection closed",
+        "test_stalled_pull_fails_after_one_hour_of_emulator_time_and_hangs_up",
+    ),
+    (
+        "PULL_FROM_URL",
+        "cancel of a stalled download closes the connection",
+        "test_cancelling_a_stalled_pull_hangs_up_the_download",
+    ),
     (
         "webhooks",
         "TikTok-Signature, envelope, complete + publicly_available",

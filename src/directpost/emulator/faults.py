@@ -8,6 +8,7 @@ fault is applied by the consent route itself (it answers by redirecting), ``proc
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,6 +33,25 @@ FAULT_ENDPOINTS = frozenset({*PATH_ENDPOINTS.values(), "authorize", "processing"
 
 class DroppedConnection(Exception):
     """Raised after a partial response so the server closes the connection mid-answer."""
+
+
+class _HideInjectedDrops(logging.Filter):
+    """Keeps uvicorn from logging an injected drop as "Exception in ASGI application".
+
+    The drop is the behaviour a test asked for, not a crash; uvicorn still closes the
+    connection because the answer had started. Any other exception is logged as before.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, DroppedConnection)
+
+
+def hide_injected_drops_from_server_logs() -> None:
+    """Install the filter on uvicorn's error logger once (idempotent)."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _HideInjectedDrops) for f in logger.filters):
+        logger.addFilter(_HideInjectedDrops())
 
 
 class FaultMiddleware:

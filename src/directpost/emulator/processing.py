@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 from pathlib import Path
@@ -103,7 +104,11 @@ async def pull(backend: Backend, publish: Publish) -> None:
     limit = MAX_PHOTO_BYTES * 2 if photo else backend.config.max_video_bytes
     deadline = (publish.download_started_at or backend.now()) + backend.config.pull_timeout_s
     paths: list[Path] = []
-    try:
+
+    def overdue() -> bool:
+        return backend.now() > deadline
+
+    async def fetch_all() -> None:
         for index, url in enumerate(publish.urls):
             path = backend.media_path(publish, index)
             paths.append(path)
@@ -112,7 +117,7 @@ async def pull(backend: Backend, publish: Publish) -> None:
                 def sink(piece: bytes, handle: Any = handle) -> None:
                     if gone():
                         raise _outbound.PullFailed("the publish ended while downloading")
-                    if backend.now() > deadline:
+                    if overdue():
                         raise _outbound.PullFailed("the 1-hour download window passed")
                     handle.write(piece)
                     publish.downloaded_bytes += len(piece)
@@ -120,10 +125,26 @@ async def pull(backend: Backend, publish: Publish) -> None:
                 await _outbound.download(
                     url, sink, max_bytes=limit, timeout_s=backend.config.pull_timeout_s
                 )
+
+    # A stalled server sends nothing, so the sink alone cannot notice a cancel or the end of
+    # the 1-hour window (emulator time): watch the download and abort it, closing the socket.
+    download = asyncio.ensure_future(fetch_all())
+    try:
+        while not download.done():
+            await asyncio.wait({download}, timeout=backend.config.tick_interval_s)
+            if not download.done() and (gone() or overdue()):
+                download.cancel()
+                with contextlib.suppress(asyncio.CancelledError, _outbound.PullFailed):
+                    await download
+                raise _outbound.PullFailed("cancelled or past the 1-hour download window")
+        download.result()
     except _outbound.PullFailed:
         if not gone():
             backend.fail_now(publish, failure)
         return
+    finally:
+        if not download.done():  # this task itself was cancelled (reset, shutdown)
+            download.cancel()
     if gone():
         return
     publish.media_paths = paths

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -165,8 +166,9 @@ class Worker:
     def stop(self, timeout: float = 30.0) -> None:
         """Graceful stop: no new jobs; the running ones finish (killed ones are re-run later)."""
         self.stop_event.set()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def start_in_process(settings: Settings, *, threads: int = 4) -> Worker:

@@ -535,20 +535,38 @@ def renew_lease(session: Session, *, holder: str, ttl: timedelta, now: datetime)
 def claim_due_posts(
     session: Session, *, now: datetime, grace: timedelta, limit: int = 200
 ) -> list[int]:
-    """Due posts no queue holds a job for; marks them as enqueued for `grace`."""
+    """Due posts no queue holds a job for; marks them as enqueued for `grace`.
+
+    A post that has not started yet is skipped while another post of the same account holds
+    the account's lease, and at most one such post per account is taken per sweep: they could
+    only wait for the lease ("one publish at a time per creator").
+    """
+    busy = (
+        select(PublishLease.account_id)
+        .where(PublishLease.expires_at > now)
+        .where(PublishLease.account_id == Post.account_id)
+        .where(PublishLease.post_id != Post.id)
+        .exists()
+    )
     query = (
-        select(Post.id)
+        select(Post.id, Post.account_id, Post.state)
         .where(
             Post.state.in_((SCHEDULED, QUEUED, PUBLISHING, PROCESSING)),
             Post.due_at <= now,
             (Post.enqueued_until.is_(None)) | (Post.enqueued_until <= now),
             (Post.claimed_until.is_(None)) | (Post.claimed_until <= now),
+            ~(Post.state.in_((SCHEDULED, QUEUED)) & busy),
         )
         .order_by(Post.due_at, Post.id)
-        .limit(limit)
+        .limit(limit * 5)
     )
+    starting: set[int] = set()
     mine: list[int] = []
-    for post_id in session.scalars(query).all():
+    for post_id, account_id, state in session.execute(query).all():
+        if state in (SCHEDULED, QUEUED):
+            if account_id in starting:
+                continue
+            starting.add(account_id)
         result = session.execute(
             update(Post)
             .where(
@@ -559,6 +577,8 @@ def claim_due_posts(
         )
         if result.rowcount:  # type: ignore[attr-defined]
             mine.append(post_id)
+        if len(mine) >= limit:
+            break
     return mine
 
 

@@ -102,6 +102,11 @@ def _new_id() -> str:
     return secrets.token_hex(16)
 
 
+def storage_key(upload_id: str, file_id: str) -> str:
+    """Where a file's bytes live in the media store (while arriving and once complete)."""
+    return f"uploads/{upload_id}/{file_id}"
+
+
 def create_upload(
     session: Session,
     *,
@@ -212,6 +217,23 @@ def delete_person_uploads(session: Session, *, person_id: int) -> list[str]:
         if f.storage_key
     ]
     session.execute(delete(Upload).where(Upload.person_id == person_id))
+    return keys
+
+
+def storage_keys_for_person(session: Session, *, person_id: int) -> list[str]:
+    """Every media-store key that may hold bytes of the person's uploads, finished or not
+    (DG-5: "delete everything" removes the bytes, not only the rows)."""
+    rows = session.execute(
+        select(UploadFile.upload_id, UploadFile.id, UploadFile.storage_key)
+        .join(Upload, Upload.id == UploadFile.upload_id)
+        .where(Upload.person_id == person_id)
+        .order_by(UploadFile.upload_id, UploadFile.position)
+    )
+    keys: list[str] = []
+    for upload_id, file_id, stored_key in rows:
+        for key in (storage_key(upload_id, file_id), stored_key):
+            if key and key not in keys:
+                keys.append(key)
     return keys
 
 

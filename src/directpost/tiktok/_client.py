@@ -85,6 +85,31 @@ class _Base:
     def __repr__(self) -> str:  # the secret stays out of logs and tracebacks
         return f"{type(self).__name__}(client_key={self.client_key!r}, api={self.api_base_url!r})"
 
+    def _upload(
+        self,
+        *,
+        upload_url: str,
+        file: FileArg,
+        chunk_size: int | None,
+        content_type: str | None,
+        progress: ProgressFn | None,
+        size: int | None,
+        max_attempts: int,
+    ) -> Op[None]:
+        """`upload_file` for both clients: open the file, plan the chunks, PUT them, close it."""
+        with ExitStack() as stack:
+            fh, name = _open(file, stack)
+            plan = chunk_plan(size if size is not None else _size_of(fh), chunk_size)
+            yield from upload_op(
+                upload_url=upload_url,
+                file=fh,
+                plan=plan,
+                content_type=content_type or content_type_for(name),
+                progress=progress,
+                max_attempts=max_attempts,
+                backoff=self._upload_backoff,
+            )
+
     def authorize_url(self, *, redirect_uri: str, scopes: Sequence[str], state: str) -> str:
         """The web Login Kit consent URL (no PKCE on web); keep `state` to check the callback."""
         # https://developers.tiktok.com/doc/login-kit-web
@@ -189,6 +214,8 @@ class TikTokClient(_Base):
         except StopIteration as done:
             result: T = done.value
             return result
+        finally:
+            op.close()  # an abandoned operation releases what it holds (an open file) now
 
     def exchange_code(
         self, *, code: str, redirect_uri: str, code_verifier: str | None = None
@@ -292,20 +319,16 @@ class TikTokClient(_Base):
         `chunk_size` must match the `source_info` sent at init (use the same value, or None on
         both sides). `progress(sent, total)` is called after each accepted chunk.
         """
-        with ExitStack() as stack:
-            fh, name = _open(file, stack)
-            total = size if size is not None else _size_of(fh)
-            plan = chunk_plan(total, chunk_size)
-            op = upload_op(
-                upload_url=upload_url,
-                file=fh,
-                plan=plan,
-                content_type=content_type or content_type_for(name),
-                progress=progress,
-                max_attempts=max_attempts,
-                backoff=self._upload_backoff,
-            )
-            self._run(op)
+        op = self._upload(
+            upload_url=upload_url,
+            file=file,
+            chunk_size=chunk_size,
+            content_type=content_type,
+            progress=progress,
+            size=size,
+            max_attempts=max_attempts,
+        )
+        self._run(op)
 
 
 class AsyncTikTokClient(_Base):
@@ -377,6 +400,8 @@ class AsyncTikTokClient(_Base):
         except StopIteration as done:
             result: T = done.value
             return result
+        finally:
+            op.close()  # an abandoned operation releases what it holds (an open file) now
 
     async def exchange_code(
         self, *, code: str, redirect_uri: str, code_verifier: str | None = None
@@ -478,20 +503,16 @@ class AsyncTikTokClient(_Base):
         max_attempts: int = 6,
     ) -> None:
         """PUT a file to `upload_url` in planned chunks, streamed ≤ 1 MiB at a time, resuming."""
-        with ExitStack() as stack:
-            fh, name = _open(file, stack)
-            total = size if size is not None else _size_of(fh)
-            plan = chunk_plan(total, chunk_size)
-            op = upload_op(
-                upload_url=upload_url,
-                file=fh,
-                plan=plan,
-                content_type=content_type or content_type_for(name),
-                progress=progress,
-                max_attempts=max_attempts,
-                backoff=self._upload_backoff,
-            )
-            await self._run(op)
+        op = self._upload(
+            upload_url=upload_url,
+            file=file,
+            chunk_size=chunk_size,
+            content_type=content_type,
+            progress=progress,
+            size=size,
+            max_attempts=max_attempts,
+        )
+        await self._run(op)
 
 
 def _open(file: FileArg, stack: ExitStack) -> tuple[BinaryIO, str]:

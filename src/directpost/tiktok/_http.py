@@ -56,6 +56,16 @@ class Request:
     """For uploads: read lazily, ≤ 1 MiB at a time."""
 
 
+def _args(request: Request) -> dict[str, Any]:
+    """The keyword arguments both clients pass to httpx2 for `request` (all but the body)."""
+    return {
+        "headers": dict(request.headers),
+        "params": dict(request.params) if request.params is not None else None,
+        "data": dict(request.form) if request.form is not None else None,
+        "json": request.json,
+    }
+
+
 def _headers(resp: httpx2.Response) -> dict[str, str]:
     return {k.lower(): v for k, v in resp.headers.items()}
 
@@ -68,18 +78,10 @@ class SyncHTTP:
 
     def send(self, request: Request) -> Response:
         """Send one request and read the whole answer."""
-        content: Iterator[bytes] | None = None
-        if request.body is not None:
-            content = request.body.iter_sync()
+        content = request.body.iter_sync() if request.body is not None else None
         try:
             resp = self._client.request(
-                request.method,
-                request.url,
-                headers=dict(request.headers),
-                params=dict(request.params) if request.params is not None else None,
-                data=dict(request.form) if request.form is not None else None,
-                json=request.json,
-                content=content,
+                request.method, request.url, content=content, **_args(request)
             )
         except httpx2.TransportError as exc:
             raise TransportError(f"{request.method} {_safe_url(request.url)}: {exc!r}") from exc
@@ -98,18 +100,10 @@ class AsyncHTTP:
 
     async def send(self, request: Request) -> Response:
         """Send one request and read the whole answer."""
-        content: AsyncIterator[bytes] | None = None
-        if request.body is not None:
-            content = request.body.iter_async()
+        content = request.body.iter_async() if request.body is not None else None
         try:
             resp = await self._client.request(
-                request.method,
-                request.url,
-                headers=dict(request.headers),
-                params=dict(request.params) if request.params is not None else None,
-                data=dict(request.form) if request.form is not None else None,
-                json=request.json,
-                content=content,
+                request.method, request.url, content=content, **_args(request)
             )
         except httpx2.TransportError as exc:
             raise TransportError(f"{request.method} {_safe_url(request.url)}: {exc!r}") from exc

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from directpost.config import Settings, get_settings
@@ -166,6 +167,14 @@ def create_app(
         return JSONResponse(
             {"detail": _("Connect a TikTok account first (Accounts page).")}, status_code=409
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # The browser left (page closed, navigated away, superseded form update, cancelled
+        # upload chunk) before sending the whole body. Nothing was changed and nobody reads
+        # the answer: not an error of ours, so no traceback in the log.
+        log.debug("The client went away during %s %s.", request.method, request.url.path)
+        return Response(status_code=400)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:

@@ -5,6 +5,12 @@
 `CurrentPerson` / `CurrentAccount` send a signed-out visitor to the home page to sign in (or
 answer 401 to scripts); `AccessToken` is a fresh access token for the active account (refreshed
 under the store's lease when it expires soon).
+
+Connections: the dependencies that read who is signed in end their read transaction before they
+return (`release_connection`), so the request's pooled connection goes back to the pool before
+the route awaits anything slow (TikTok, an upload body). A route that queries again simply
+checks a connection out anew. Holding one across a TikTok call would let 50 concurrent users
+exhaust the pool (5 + 10 connections by default) and queue everyone behind the slowest call.
 """
 
 from __future__ import annotations
@@ -61,6 +67,16 @@ def get_db(request: Request) -> Iterator[Session]:
             raise
 
 
+def release_connection(db: Session) -> None:
+    """End the session's transaction (if any), so its connection returns to the pool now.
+
+    Blocking: call it from a worker thread (sync dependencies already run in one). Loaded
+    objects stay usable: the session factory keeps attributes after commit.
+    """
+    if db.in_transaction():
+        db.commit()
+
+
 def get_cipher(request: Request) -> TokenCipher:
     cipher: TokenCipher = request.app.state.token_cipher
     return cipher
@@ -97,6 +113,7 @@ def get_optional_person(request: Request, db: DbSession) -> Person | None:
         return None
     active = request.session.get(SESSION_ACCOUNT_KEY)
     request.state.person_view = PersonView.of(person, active if isinstance(active, int) else None)
+    release_connection(db)
     return person
 
 
@@ -118,12 +135,46 @@ def get_current_account(request: Request, person: CurrentPerson, db: DbSession) 
     if view.active_account is None:
         raise AccountRequiredError()
     account = store_accounts.get_account(db, person_id=person.id, account_id=view.active_account.id)
+    release_connection(db)
     if account is None or not account.is_connected:
         raise AccountRequiredError()
     return account
 
 
 CurrentAccount = Annotated[TikTokAccount, Depends(get_current_account)]
+
+
+async def access_token_for_account(
+    account: TikTokAccount,
+    *,
+    db: Session,
+    factory: sessionmaker[Session],
+    cipher: TokenCipher,
+    client: AsyncTikTokClient,
+) -> str:
+    """A fresh access token for the account, taken without holding the request's connection.
+
+    Usually the token comes from the row already loaded (no query, no I/O). When it expires
+    within `REFRESH_MARGIN`, the store's refresh-under-lease runs in its own short sessions;
+    the request's read transaction ends first (in a worker thread), because SQLite refuses to
+    upgrade a read that began before another connection's write, and so that no pooled
+    connection waits on TikTok. `AccountRequiredError` when the account must be reconnected.
+    """
+    try:
+        tokens = store_accounts.read_tokens(account, cipher=cipher)
+        expires = tokens.access_expires_at
+        if expires is not None and expires - utcnow() > store_accounts.REFRESH_MARGIN:
+            return tokens.access_token  # the usual case
+        if db.in_transaction():
+            await run_in_threadpool(release_connection, db)
+        return await store_accounts.fresh_access_token(
+            factory,
+            account_id=account.id,
+            cipher=cipher,
+            refresh=lambda refresh_token: client.refresh_token(refresh_token=refresh_token),
+        )
+    except store_accounts.AccountNotConnectedError as exc:
+        raise AccountRequiredError() from exc
 
 
 async def get_access_token(
@@ -134,22 +185,9 @@ async def get_access_token(
     client: TikTokClientDep,
 ) -> str:
     """A fresh access token for the active account (refreshed under a lease when needed)."""
-    try:
-        tokens = store_accounts.read_tokens(account, cipher=cipher)
-        expires = tokens.access_expires_at
-        if expires is not None and expires - utcnow() > store_accounts.REFRESH_MARGIN:
-            return tokens.access_token  # the usual case: no query, no refresh
-        # End this request's read transaction first: the refresh writes through its own
-        # session, and SQLite refuses to upgrade a read that began before another write.
-        await run_in_threadpool(db.commit)
-        return await store_accounts.fresh_access_token(
-            factory,
-            account_id=account.id,
-            cipher=cipher,
-            refresh=lambda refresh_token: client.refresh_token(refresh_token=refresh_token),
-        )
-    except store_accounts.AccountNotConnectedError as exc:
-        raise AccountRequiredError() from exc
+    return await access_token_for_account(
+        account, db=db, factory=factory, cipher=cipher, client=client
+    )
 
 
 AccessToken = Annotated[str, Depends(get_access_token)]

@@ -34,9 +34,16 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening TCP socket (port 0 picks a free one); bound before the app is built, so the
-    app can know its own URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    app can know its own URL.
+
+    TCP_NODELAY is set on the listening socket, and Linux hands it down to every accepted
+    connection: an answer leaves as several writes (head, then body), and without it Nagle's
+    algorithm meets the client's delayed ACK and a small answer can wait ~40 ms on loopback.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     sock.listen(128)
     sock.set_inheritable(True)
@@ -73,17 +80,23 @@ class BackgroundServer:
         self.sock.close()
 
 
+def serve_in_foreground(app: FastAPI, host: str, port: int, *, log_level: str = "info") -> None:
+    """Serve `app` on host:port until interrupted, on a socket from `bind_socket` (TCP_NODELAY).
+
+    `X-Forwarded-*` headers are trusted from a proxy on 127.0.0.1 only (uvicorn's default).
+    """
+    sock = bind_socket(host, port)
+    try:
+        config = uvicorn.Config(app, proxy_headers=True, log_level=log_level)
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
 def serve(settings: Settings) -> None:
     """Serve the app in the foreground on settings.host:settings.port until interrupted."""
     configure_logging()
-    app = create_app(settings)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        proxy_headers=True,
-        log_level="info",
-    )
+    serve_in_foreground(create_app(settings), settings.host, settings.port)
 
 
 # --- `directpost run`: everything on embedded defaults -------------------------------------
@@ -243,10 +256,7 @@ def run(settings: Settings) -> None:
         # `finally` blocks below still stop the worker and the emulator.
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
-            app = create_app(settings)
-            uvicorn.run(
-                app, host=settings.host, port=settings.port, proxy_headers=True, log_level="info"
-            )
+            serve_in_foreground(create_app(settings), settings.host, settings.port)
         finally:
             if worker is not None:
                 _stop_worker(worker)

@@ -6,7 +6,6 @@ id answers 404, exactly like an id that does not exist (USE-2).
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 from dataclasses import dataclass
@@ -16,7 +15,9 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from directpost.media.storage import MediaStore
 from directpost.store import accounts as store
+from directpost.store import uploads as upload_store
 from directpost.store.accounts import TikTokAccount
 from directpost.tiktok import APIError, AsyncTikTokClient, OAuthError, TikTokError
 from directpost.web.deps import (
@@ -26,6 +27,7 @@ from directpost.web.deps import (
     SessionFactoryDep,
 )
 from directpost.web.i18n import _
+from directpost.web.routes.uploads import get_media_store
 from directpost.web.templating import SESSION_ACCOUNT_KEY, render
 
 log = logging.getLogger(__name__)
@@ -179,24 +181,12 @@ def export_data(person: CurrentPerson, db: DbSession) -> Response:
     )
 
 
-def _delete_stored_media(request: Request, db: Any, person_id: int) -> None:
-    """Delete the person's media files, when the uploads part offers their storage keys."""
-    try:
-        uploads = importlib.import_module("directpost.store.uploads")
-    except ImportError:
-        return
-    keys_for_person = getattr(uploads, "storage_keys_for_person", None)
-    if keys_for_person is None:
-        return
-    keys = list(keys_for_person(db, person_id=person_id))
-    if not keys:
-        return
-    storage = importlib.import_module("directpost.media.storage")
-    media_store = storage.media_store_from_settings(request.app.state.settings)
+def _delete_media_bytes(store: MediaStore, keys: list[str], person_id: int) -> None:
+    """Delete the bytes of the person's media (DG-5), after their rows are gone."""
     for key in keys:
         try:
-            media_store.delete(key)
-        except Exception:  # a missing file must not stop the deletion of the rest
+            store.delete(key)
+        except Exception:  # one unreadable file must not stop the deletion of the rest
             log.warning("Could not delete a media file of person %s.", person_id, exc_info=True)
 
 
@@ -254,8 +244,16 @@ async def delete_everything(
             },
             status_code=502,
         )
-    _delete_stored_media(request, db, person.id)
-    store.delete_person(db, person_id=person.id)
+    media_store = get_media_store(request, request.app.state.settings)
+
+    def delete_rows() -> list[str]:
+        keys = upload_store.storage_keys_for_person(db, person_id=person.id)
+        store.delete_person(db, person_id=person.id)
+        db.commit()
+        return keys
+
+    keys = await run_in_threadpool(delete_rows)
+    await run_in_threadpool(_delete_media_bytes, media_store, keys, person.id)
     request.session.clear()
     request.state.person_view = None
     log.info("Person %s deleted all their data.", person.id)

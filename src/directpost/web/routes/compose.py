@@ -26,10 +26,8 @@ from directpost import rules
 from directpost.config import Settings
 from directpost.publishing.budgets import Budgets, budgets_from_settings
 from directpost.rules import ComposeState, CreatorFacts
-from directpost.store import accounts as store_accounts
 from directpost.store import uploads as upload_store
 from directpost.store.accounts import TikTokAccount
-from directpost.store.base import utcnow
 from directpost.store.uploads import Upload, UploadNotFoundError
 from directpost.tiktok import (
     APIError,
@@ -40,13 +38,13 @@ from directpost.tiktok import (
 )
 from directpost.web import compose_form
 from directpost.web.deps import (
-    AccountRequiredError,
     CipherDep,
     CurrentAccount,
     CurrentPerson,
     DbSession,
     SessionFactoryDep,
     SettingsDep,
+    access_token_for_account,
 )
 from directpost.web.i18n import _
 from directpost.web.security import require_csrf
@@ -107,29 +105,13 @@ async def access_token_for(
     factory: SessionFactoryDep,
     cipher: CipherDep,
 ) -> str:
-    """A fresh access token for the account, taken without holding this request's connection.
-
-    The request's session is committed first (in a worker thread), so its pooled connection is
-    free while TikTok answers. The token usually comes from the row already loaded (no query);
-    only when it expires soon does the store's refresh-under-lease run.
-    """
-    await run_in_threadpool(db.commit)
+    """A fresh access token for the account (see `deps.access_token_for_account`)."""
     client: AsyncTikTokClient | None = request.app.state.tiktok_client
     if client is None:
         raise CreatorInfoUnavailableError(_("This app has no TikTok connection configured."))
-    try:
-        tokens = store_accounts.read_tokens(account, cipher=cipher)
-        expires = tokens.access_expires_at
-        if expires is not None and expires - utcnow() > store_accounts.REFRESH_MARGIN:
-            return tokens.access_token
-        return await store_accounts.fresh_access_token(
-            factory,
-            account_id=account.id,
-            cipher=cipher,
-            refresh=lambda refresh_token: client.refresh_token(refresh_token=refresh_token),
-        )
-    except store_accounts.AccountNotConnectedError as exc:
-        raise AccountRequiredError() from exc
+    return await access_token_for_account(
+        account, db=db, factory=factory, cipher=cipher, client=client
+    )
 
 
 #: Longest a page render waits for creator_info budget before saying "reload in a minute".

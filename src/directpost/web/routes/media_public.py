@@ -18,6 +18,7 @@ import asyncio
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from directpost.media.serving import serve_media
 from directpost.media.urls import is_well_formed_token
@@ -39,9 +40,13 @@ async def _wait_for_answer(
 ) -> store.MediaGrant | None:
     hold = float(getattr(request.app.state, "media_hold_s", HOLD_S))
     waited = 0.0
-    while True:
+
+    def look() -> store.MediaGrant | None:
         with factory() as session:
-            grant = store.media_for_token(session, token=token)
+            return store.media_for_token(session, token=token)
+
+    while True:
+        grant = await run_in_threadpool(look)
         if grant is None or grant.confirmed:
             return grant
         if waited >= hold:

@@ -81,15 +81,10 @@ def _problem(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
-def storage_key(upload_id: str, file_id: str) -> str:
-    """Where a file's bytes live in the media store."""
-    return f"uploads/{upload_id}/{file_id}"
-
-
 def _received(store: MediaStore, upload_file: UploadFile) -> int:
     if upload_file.storage_key and store.stat(upload_file.storage_key) is not None:
         return upload_file.size
-    held = store.upload_size(storage_key(upload_file.upload_id, upload_file.id))
+    held = store.upload_size(upload_store.storage_key(upload_file.upload_id, upload_file.id))
     return held or 0
 
 
@@ -204,7 +199,7 @@ async def put_chunk(
             % {"size": upload_file.size},
             received=_received(store, upload_file),
         )
-    key = storage_key(upload_id, file_id)
+    key = upload_store.storage_key(upload_id, file_id)
     try:
         received = await run_in_threadpool(store.append, key, offset, data)
     except OffsetMismatchError as exc:
@@ -246,7 +241,7 @@ def finish(upload: Upload, store: MediaStore) -> None:
     """Make every file readable, then probe and check them; bytes are never changed (UX-5b)."""
     results: list[tuple[str, dict[str, Any], list[str]]] = []
     for number, upload_file in enumerate(upload.files, start=1):
-        key = storage_key(upload.id, upload_file.id)
+        key = upload_store.storage_key(upload.id, upload_file.id)
         store.finalize(key, expected_size=upload_file.size)
         upload_file.storage_key = key
         if upload.kind == "video":
@@ -297,7 +292,7 @@ def delete_upload(
         upload = upload_store.get_upload(db, person_id=person.id, upload_id=upload_id)
     except UploadNotFoundError as exc:
         return _problem(404, str(exc))
-    keys = [storage_key(upload.id, f.id) for f in upload.files]
+    keys = [upload_store.storage_key(upload.id, f.id) for f in upload.files]
     upload_store.delete_upload(db, person_id=person.id, upload_id=upload_id)
     for key in keys:
         store.delete(key)

@@ -13,6 +13,8 @@ import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from directpost.publishing import webhooks
 from directpost.tiktok import SIGNATURE_HEADER
@@ -30,7 +32,10 @@ MAX_BODY_BYTES = 64 * 1024
 async def tiktok_webhook(
     request: Request, settings: SettingsDep, factory: SessionFactoryDep
 ) -> Response:
-    body = await request.body()
+    try:
+        body = await request.body()
+    except ClientDisconnect:  # the sender gave up; it will deliver again
+        return Response(status_code=400)
     if len(body) > MAX_BODY_BYTES:
         return JSONResponse({"detail": "The body is too large to be a TikTok event."}, 413)
     try:
@@ -44,6 +49,10 @@ async def tiktok_webhook(
     except webhooks.WebhookRejected as exc:
         log.warning("refused a webhook delivery: %s", exc)
         return JSONResponse({"detail": "The signature does not verify."}, status_code=400)
-    with factory() as session, session.begin():
-        result = webhooks.apply_webhook(session, body=body, event=event)
+
+    def apply() -> webhooks.WebhookResult:
+        with factory() as session, session.begin():
+            return webhooks.apply_webhook(session, body=body, event=event)
+
+    result = await run_in_threadpool(apply)
     return JSONResponse({"ok": True, "duplicate": result.duplicate})
