@@ -14,7 +14,7 @@ benchmark measures the page's own cost, not how fast TikTok says "slow down".
 
 Prints figures per endpoint; the last line is one JSON object:
 {"users", "seconds", "page": {"rps", "p50_ms", "p99_ms", "errors"}, "bare": {...},
- "rps_ratio", "p50_ratio"}  (ratio = page / bare).
+ "single_user": {"page_p50_ms", "bare_p50_ms"}, "rps_ratio", "p50_ratio"}  (ratio = page / bare).
 """
 
 from __future__ import annotations
@@ -199,6 +199,12 @@ async def _run(users: int, seconds: float) -> dict[str, Any]:
             await _load(clients, "/healthz", 1.0, "ok")
             page = await _load(clients, "/compose", seconds, 'data-testid="creator-nickname"')
             bare = await _load(clients, "/healthz", seconds, "ok")
+            # One user alone: the latency of a request when nothing queues (shows per-request
+            # stalls such as Nagle + delayed ACK, which the 50-user throughput hides).
+            single_page = await _load(
+                clients[:1], "/compose", 3.0, 'data-testid="creator-nickname"'
+            )
+            single_bare = await _load(clients[:1], "/healthz", 3.0, "ok")
         finally:
             for client in clients:
                 await client.aclose()
@@ -211,6 +217,7 @@ async def _run(users: int, seconds: float) -> dict[str, Any]:
         "seconds": seconds,
         "page": page,
         "bare": bare,
+        "single_user": {"page_p50_ms": single_page["p50_ms"], "bare_p50_ms": single_bare["p50_ms"]},
         "rps_ratio": round(page["rps"] / bare["rps"], 3) if bare["rps"] else None,
         "p50_ratio": round(page["p50_ms"] / bare["p50_ms"], 2)
         if page["p50_ms"] and bare["p50_ms"]
@@ -232,6 +239,10 @@ def main() -> None:
             f"p99 {figures['p99_ms']} ms, {figures['requests']} ok, {figures['errors']} errors"
         )
     print(f"page/bare: throughput ratio {result['rps_ratio']}, p50 ratio {result['p50_ratio']}")
+    single = result["single_user"]
+    print(
+        f"one user alone: page p50 {single['page_p50_ms']} ms, bare p50 {single['bare_p50_ms']} ms"
+    )
     print(json.dumps(result))
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.emulator.helpers import error_code, upload_whole
 from tests.fixtures.emulator import EmulatorHandle, MediaHost, WebhookSink
-from tests.fixtures.media_files import make_photo
+from tests.fixtures.media_files import make_photo, make_video
 
 VIDEO_INIT = "/v2/post/publish/video/init/"
 INBOX_INIT = "/v2/post/publish/inbox/video/init/"
@@ -327,6 +327,28 @@ def test_photo_post_is_pulled_checked_and_shown_on_the_profile(
     body["source_info"]["photo_images"] = [emulator_media_host.base_url + "none.jpg"]
     pid = h.api(CONTENT_INIT, h.token("demo-public"), body).json()["data"]["publish_id"]
     assert h.wait_for_status(pid)["fail_reason"] == "photo_pull_failed"
+
+
+def test_pulled_media_is_probed_like_uploaded_media(
+    emulator_server: EmulatorHandle, emulator_media_host: MediaHost, tmp_path: Path
+) -> None:
+    """A pulled 15 fps video and a pulled photo over 20 MB fail with the documented reasons."""
+    h = emulator_server
+    verified_app(h, emulator_media_host)
+    slow = emulator_media_host.add("slow.mp4", make_video(tmp_path / "slow.mp4", fps=15))
+    failed = h.wait_for_status(pull(h, h.token("demo-public"), slow))
+    assert (failed["status"], failed["fail_reason"]) == ("FAILED", "frame_rate_check_failed")
+    assert failed["probe"]["fps"] == 15
+    photo = make_photo(tmp_path / "heavy.jpg", width=1080, height=1080).read_bytes()
+    heavy = emulator_media_host.add("heavy.jpg", photo + b"\0" * (20 * 1024 * 1024))
+    body = {
+        "post_info": {"privacy_level": "SELF_ONLY"},
+        "source_info": {"source": "PULL_FROM_URL", "photo_images": [heavy], "photo_cover_index": 0},
+        "post_mode": "DIRECT_POST",
+        "media_type": "PHOTO",
+    }
+    pid = h.api(CONTENT_INIT, h.token("demo-public"), body).json()["data"]["publish_id"]
+    assert h.wait_for_status(pid)["fail_reason"] == "picture_size_check_failed"
 
 
 def test_making_a_post_private_sends_no_longer_publicaly_available(

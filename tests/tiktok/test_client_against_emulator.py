@@ -25,10 +25,14 @@ from directpost.tiktok import (
     AsyncTikTokClient,
     CreatorCannotPostError,
     FileUploadSource,
+    NotCancellableError,
+    PhotoPostInfo,
+    PhotoSource,
     PrivacyLevelMismatchError,
     PublishCompleteEvent,
     PublishIdError,
     TikTokClient,
+    UrlOwnershipUnverifiedError,
     VideoPostInfo,
     verify,
 )
@@ -38,6 +42,8 @@ from .fake_tiktok import SyncASGITransport, close_loop
 
 REDIRECT_URI = "http://127.0.0.1:8000/auth/tiktok/callback"
 IN_PROCESS_BASE = "http://emulator.test"
+QUICK_POLLS: dict[str, Any] = {"interval": 0.05, "max_interval": 0.2, "max_polls": 25}
+"""wait_for_status pacing for the emulator, whose processing takes a few ticks, not minutes."""
 
 
 class Target:
@@ -185,13 +191,7 @@ def test_tech2_direct_post_by_file_upload_reaches_publish_complete(
         upload_url=init.upload_url, file=video_mp4, progress=lambda a, b: seen.append((a, b))
     )
     assert seen[-1] == (size, size)
-    status = tk.wait_for_status(
-        access_token=access,
-        publish_id=init.publish_id,
-        interval=0.05,
-        max_interval=0.2,
-        max_polls=25,
-    )
+    status = tk.wait_for_status(access_token=access, publish_id=init.publish_id, **QUICK_POLLS)
     assert status.status == "PUBLISH_COMPLETE", status
 
 
@@ -207,6 +207,33 @@ def test_emulator_errors_arrive_as_the_library_error_classes(tk: Call, target: T
         )
     with pytest.raises(PublishIdError):
         tk.fetch_status(access_token=target.token(), publish_id="v_pub_file~v2-1.404")
+
+
+def test_inbox_upload_photo_init_and_cancel_are_understood_by_the_emulator(
+    tk: Call, target: Target, video_mp4: Path
+) -> None:
+    access = target.token("demo-public")
+    size = video_mp4.stat().st_size
+    inbox = tk.init_inbox_video(access_token=access, source=FileUploadSource.for_size(size))
+    assert inbox.upload_url and inbox.publish_id
+    tk.upload_file(upload_url=inbox.upload_url, file=video_mp4)
+    status = tk.wait_for_status(access_token=access, publish_id=inbox.publish_id, **QUICK_POLLS)
+    assert status.status == "SEND_TO_USER_INBOX", status
+    # The publish is final, so the emulator refuses to cancel it with TikTok's code.
+    with pytest.raises(NotCancellableError):
+        tk.cancel(access_token=access, publish_id=inbox.publish_id)
+    # A photo post read field by field: the URLs are not under a verified prefix of the demo app.
+    with pytest.raises(UrlOwnershipUnverifiedError) as unverified:
+        tk.init_photo(
+            access_token=access,
+            post_mode="DIRECT_POST",
+            post_info=PhotoPostInfo(privacy_level="SELF_ONLY", title="two cats"),
+            source=PhotoSource(
+                ["https://not-verified.example/a.jpg", "https://not-verified.example/b.jpg"], 1
+            ),
+            is_aigc=False,
+        )
+    assert unverified.value.http_status == 403 and unverified.value.log_id
 
 
 def test_upload_resumes_after_a_real_dropped_connection(
@@ -232,12 +259,7 @@ def test_upload_resumes_after_a_real_dropped_connection(
         )
         client.upload_file(upload_url=init.upload_url, file=video_mp4)
         final = client.wait_for_status(
-            access_token=access,
-            publish_id=init.publish_id,
-            interval=0.05,
-            max_interval=0.2,
-            max_polls=25,
-            sleep=time.sleep,
+            access_token=access, publish_id=init.publish_id, sleep=time.sleep, **QUICK_POLLS
         )
     assert final.status == "PUBLISH_COMPLETE"
 

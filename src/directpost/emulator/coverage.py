@@ -320,6 +320,11 @@ COVERAGE: list[tuple[str, str, str]] = [
         "test_cancelling_a_stalled_pull_hangs_up_the_download",
     ),
     (
+        "PULL_FROM_URL",
+        "pulled media probed: 15 fps video, photo over 20 MB",
+        "test_pulled_media_is_probed_like_uploaded_media",
+    ),
+    (
         "webhooks",
         "TikTok-Signature, envelope, complete + publicly_available",
         "test_webhooks_are_signed_with_the_client_secret_as_documented",

@@ -28,6 +28,7 @@ from directpost.publishing.budgets import Budgets, budgets_from_settings
 from directpost.rules import ComposeState, CreatorFacts
 from directpost.store import uploads as upload_store
 from directpost.store.accounts import TikTokAccount
+from directpost.store.crypto import TokenCipher
 from directpost.store.uploads import Upload, UploadNotFoundError
 from directpost.tiktok import (
     APIError,
@@ -146,6 +147,22 @@ async def spend_creator_info_budget(
         waited += wait
 
 
+async def creator_info_now(
+    request: Request,
+    account: TikTokAccount,
+    db: Session,
+    factory: sessionmaker[Session],
+    cipher: TokenCipher,
+    settings: Settings,
+) -> CreatorFacts:
+    """creator_info asked of TikTok for this render: token, shared budget (CAP-4), call (UX-1)."""
+    access_token = await access_token_for(request, account, db, factory, cipher)
+    await spend_creator_info_budget(request, settings, factory, account)
+    return await fetch_creator_facts(
+        request.app.state.tiktok_client, access_token=access_token, account=account
+    )
+
+
 def _upload_and_policy(
     db: Session, *, person_id: int, upload_id: str, settings: Settings, open_id: str
 ) -> tuple[Upload | None, rules.MediaFacts, rules.AppPolicy]:
@@ -200,11 +217,7 @@ async def compose_page(
 ) -> Response:
     """The Post page, built from a creator_info fetched for this render (UX-1)."""
     try:
-        access_token = await access_token_for(request, account, db, factory, cipher)
-        await spend_creator_info_budget(request, settings, factory, account)
-        creator = await fetch_creator_facts(
-            request.app.state.tiktok_client, access_token=access_token, account=account
-        )
+        creator = await creator_info_now(request, account, db, factory, cipher, settings)
     except CreatorInfoUnavailableError as exc:
         request.session.pop(SNAPSHOT_KEY, None)
         return render(
@@ -245,11 +258,7 @@ async def compose_controls(
     creator = _remembered(request, account)
     if creator is None:  # page rendered for another account, or the session is new
         try:
-            access_token = await access_token_for(request, account, db, factory, cipher)
-            await spend_creator_info_budget(request, settings, factory, account)
-            creator = await fetch_creator_facts(
-                request.app.state.tiktok_client, access_token=access_token, account=account
-            )
+            creator = await creator_info_now(request, account, db, factory, cipher, settings)
         except CreatorInfoUnavailableError as exc:
             return HTMLResponse(
                 f'<p class="notice notice-error" role="alert">{escape(str(exc))}</p>',

@@ -32,7 +32,7 @@ router = APIRouter(tags=["media"])
 _NOT_FOUND = "No media here: the link is unknown, expired or withdrawn.\n"
 
 #: Longest a pull waits for the init's answer to be stored (apps may shorten it for tests).
-HOLD_S = 30.0
+HOLD_S = 300.0
 
 
 async def _wait_for_answer(
