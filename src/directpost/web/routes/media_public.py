@@ -39,20 +39,22 @@ async def _wait_for_answer(
     request: Request, factory: sessionmaker[Session], token: str
 ) -> store.MediaGrant | None:
     hold = float(getattr(request.app.state, "media_hold_s", HOLD_S))
-    waited = 0.0
 
     def look() -> store.MediaGrant | None:
         with factory() as session:
             return store.media_for_token(session, token=token)
 
+    waited, pause = 0.0, 0.02
     while True:
         grant = await run_in_threadpool(look)
         if grant is None or grant.confirmed:
             return grant
         if waited >= hold:
             return None
-        await asyncio.sleep(0.05)
-        waited += 0.05
+        # Look again soon, then less often: many pulls may wait at once.
+        await asyncio.sleep(pause)
+        waited += pause
+        pause = min(0.5, pause * 2)
 
 
 @router.api_route("/m/{token}/{filename}", methods=["GET", "HEAD"], response_model=None)
