@@ -18,7 +18,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ENV_PREFIX = "DIRECTPOST_"
 
 #: Secrets that may be given as `DIRECTPOST_<NAME>_FILE`.
-SECRET_FIELDS = ("tiktok_client_secret", "token_encryption_key", "session_secret")
+SECRET_FIELDS = (
+    "tiktok_client_secret",
+    "token_encryption_key",
+    "session_secret",
+    "operator_token",
+)
 
 #: Values that must never be accepted as real secrets outside development.
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development"})
@@ -90,6 +95,10 @@ class Settings(BaseSettings):
         SecretStr(""), description="key that encrypts TikTok tokens at rest (Fernet, urlsafe b64)"
     )
     session_secret: SecretStr = Field(SecretStr(""), description="signs session cookies")
+    operator_token: SecretStr = Field(
+        SecretStr(""),
+        description="enables the operator page /operator for whoever presents it; empty: no page",
+    )
 
     # Operator text for the public pages (DG-4).
     operator_name: str = "the operator of this directpost instance"

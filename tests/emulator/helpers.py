@@ -10,7 +10,6 @@ import httpx2
 
 from tests.fixtures.emulator import EmulatorHandle
 
-REDIRECT = "http://127.0.0.1:8000/auth/tiktok/callback"
 MIB = 1024 * 1024
 
 
@@ -18,7 +17,7 @@ def authorize_query(h: EmulatorHandle, **extra: str) -> dict[str, str]:
     return {
         "client_key": h.client_key,
         "scope": "user.info.basic,video.publish,video.upload",
-        "redirect_uri": REDIRECT,
+        "redirect_uri": h.redirect_uri,
         "state": "st-123",
         "response_type": "code",
         **extra,
@@ -40,7 +39,7 @@ def consent(
     response = h.client.post("/v2/auth/authorize/", data=form)
     assert response.status_code == 302, response.text
     location = response.headers["location"]
-    assert location.startswith(REDIRECT)
+    assert location.startswith(h.redirect_uri)
     return parse_qs(urlsplit(location).query)
 
 
@@ -52,7 +51,7 @@ def exchange(h: EmulatorHandle, code: str, **extra: str) -> httpx2.Response:
             "client_secret": h.client_secret,
             "code": code,
             "grant_type": "authorization_code",
-            "redirect_uri": REDIRECT,
+            "redirect_uri": h.redirect_uri,
             **extra,
         },
     )

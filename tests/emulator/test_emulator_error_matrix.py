@@ -29,7 +29,7 @@ PHOTO = {
     "post_info": {"privacy_level": "SELF_ONLY"},
     "source_info": {
         "source": "PULL_FROM_URL",
-        "photo_images": ["http://127.0.0.1:9/a.jpg"],
+        "photo_images": ["https://unverified.example/a.jpg"],  # never fetched: not verified
         "photo_cover_index": 0,
     },
     "post_mode": "DIRECT_POST",

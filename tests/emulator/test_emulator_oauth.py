@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from tests.emulator.helpers import REDIRECT, authorize_query, consent, exchange
+from tests.emulator.helpers import authorize_query, consent, exchange
 from tests.fixtures.emulator import EmulatorHandle
 
 
@@ -105,7 +105,7 @@ def test_token_endpoint_error_shapes(emulator_server: EmulatorHandle) -> None:
     cases = {
         "invalid_client": {"client_secret": "wrong"},
         "unsupported_grant_type": {"grant_type": "password"},
-        "invalid_request": {"redirect_uri": REDIRECT + "/other"},
+        "invalid_request": {"redirect_uri": h.redirect_uri + "/other"},
     }
     for expected, override in cases.items():
         answer = exchange(h, code, **override)

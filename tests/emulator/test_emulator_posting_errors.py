@@ -36,7 +36,6 @@ def photo_body(
     }
 
 
-VERIFIED = "http://127.0.0.1:8000/m/a.mp4"
 UNVERIFIED = "https://elsewhere.example/a.mp4"
 
 
@@ -117,6 +116,7 @@ def test_video_init_validation_errors_use_the_configured_code(
 
 def test_video_init_403s(emulator_server: EmulatorHandle) -> None:
     h = emulator_server
+    verified = h.verified_url("a.mp4")  # its pull is refused: a closed test-owned port
     public = h.token("demo-public")
     assert error_code(h.api(VIDEO_INIT, h.token("demo-capped"), video_init_body())) == (
         403,
@@ -142,7 +142,7 @@ def test_video_init_403s(emulator_server: EmulatorHandle) -> None:
         403,
         "url_ownership_unverified",
     )
-    assert error_code(h.api(VIDEO_INIT, public, pull_body(VERIFIED))) == (200, "ok")
+    assert error_code(h.api(VIDEO_INIT, public, pull_body(verified))) == (200, "ok")
     upload_only = h.token("demo-public", scopes=["video.upload"])
     assert error_code(h.api(VIDEO_INIT, upload_only, video_init_body())) == (
         401,
@@ -242,6 +242,7 @@ def test_audited_app_creator_cap(emulator_server: EmulatorHandle) -> None:
 def test_inbox_init_errors(emulator_server: EmulatorHandle) -> None:
     """Includes CAP-5: at most 5 pending inbox shares per creator per 24 h."""
     h = emulator_server
+    verified = h.verified_url("a.mp4")  # its pull is refused: a closed test-owned port
     token = h.token("demo-public")
     body = {"source_info": video_init_body()["source_info"]}
     assert error_code(h.api(INBOX_INIT, token, {"source_info": {"source": "X"}})) == (
@@ -265,7 +266,7 @@ def test_inbox_init_errors(emulator_server: EmulatorHandle) -> None:
         assert error_code(h.api(INBOX_INIT, capped, body)) == (200, "ok")
     h.control("clock", {"advance_s": 61})
     assert error_code(h.api(INBOX_INIT, capped, body)) == (403, "spam_risk_too_many_pending_share")
-    assert error_code(h.api(CONTENT_INIT, capped, photo_body([VERIFIED], mode="MEDIA_UPLOAD"))) == (
+    assert error_code(h.api(CONTENT_INIT, capped, photo_body([verified], mode="MEDIA_UPLOAD"))) == (
         403,
         "spam_risk_too_many_pending_share",
     )
@@ -273,13 +274,14 @@ def test_inbox_init_errors(emulator_server: EmulatorHandle) -> None:
 
 def test_content_init_errors(emulator_server: EmulatorHandle) -> None:
     h = emulator_server
+    verified = h.verified_url("a.mp4")  # its pull is refused: a closed test-owned port
     token = h.token("demo-public")
-    good = photo_body([VERIFIED])
+    good = photo_body([verified])
     assert error_code(h.api(CONTENT_INIT, token, good)) == (200, "ok")
     invalid = [
         {**good, "media_type": "VIDEO"},
         {**good, "post_mode": "DIRECT POST"},
-        photo_body([VERIFIED] * 36),
+        photo_body([verified] * 36),
         {**good, "post_info": {**good["post_info"], "title": "t" * 91}},
         {**good, "post_info": {**good["post_info"], "disable_duet": True}},
         {**good, "source_info": {**good["source_info"], "photo_cover_index": 3}},
@@ -290,7 +292,7 @@ def test_content_init_errors(emulator_server: EmulatorHandle) -> None:
             "invalid_params",
         ), body
     h.control("creators", {"open_id": "demo-public", "app_version": "30.2"})
-    old_app = h.api(CONTENT_INIT, token, photo_body([VERIFIED], mode="MEDIA_UPLOAD"))
+    old_app = h.api(CONTENT_INIT, token, photo_body([verified], mode="MEDIA_UPLOAD"))
     assert error_code(old_app) == (400, "app_version_check_failed")
     h.control("clock", {"advance_s": 61})
     cases = {
@@ -305,14 +307,14 @@ def test_content_init_errors(emulator_server: EmulatorHandle) -> None:
     assert error_code(h.api(CONTENT_INIT, upload_only, good)) == (401, "scope_not_authorized")
     (unaudited,) = unaudited_world(h, 1)
     public_unaudited = h.token("demo-60s", client_key="unaudited1")
-    assert error_code(h.api(CONTENT_INIT, public_unaudited, photo_body([VERIFIED]))) == (
+    assert error_code(h.api(CONTENT_INIT, public_unaudited, photo_body([verified]))) == (
         403,
         "unaudited_client_can_only_post_to_private_accounts",
     )
     h.control("faults", {"endpoint": "content_init", "error": "internal_error"})
     assert error_code(h.api(CONTENT_INIT, unaudited, good)) == (500, "internal_error")
     for _ in range(6):
-        h.api(CONTENT_INIT, unaudited, photo_body([VERIFIED], privacy="SELF_ONLY"))
+        h.api(CONTENT_INIT, unaudited, photo_body([verified], privacy="SELF_ONLY"))
     assert error_code(h.api(CONTENT_INIT, unaudited, good)) == (429, "rate_limit_exceeded")
 
 
@@ -348,6 +350,7 @@ def test_status_fetch_errors(emulator_server: EmulatorHandle) -> None:
 
 def test_cancel_errors(emulator_server: EmulatorHandle) -> None:
     h = emulator_server
+    verified = h.verified_url("a.mp4")  # its pull is refused: a closed test-owned port
     token = h.token("demo-public")
     h.control("progression", {"mode": "polls", "value": 100})
     file_id = h.api(VIDEO_INIT, token, video_init_body()).json()["data"]["publish_id"]
@@ -362,7 +365,7 @@ def test_cancel_errors(emulator_server: EmulatorHandle) -> None:
     )
     # A pull whose URL prefix is no longer verified cannot be cancelled by this app.
     h.control("faults", {"endpoint": "pull", "delay_s": 30})
-    pull_id = h.api(VIDEO_INIT, token, pull_body(VERIFIED)).json()["data"]["publish_id"]
+    pull_id = h.api(VIDEO_INIT, token, pull_body(verified)).json()["data"]["publish_id"]
     h.register_app(verified_url_prefixes=[])
     assert error_code(h.api(CANCEL, token, {"publish_id": pull_id})) == (
         403,

@@ -36,11 +36,10 @@ from directpost.tiktok import (
     VideoPostInfo,
     verify,
 )
-from tests.fixtures.emulator import EmulatorHandle
+from tests.fixtures.emulator import ClosedPort, EmulatorHandle, demo_app_fields
 
 from .fake_tiktok import SyncASGITransport, close_loop
 
-REDIRECT_URI = "http://127.0.0.1:8000/auth/tiktok/callback"
 IN_PROCESS_BASE = "http://emulator.test"
 QUICK_POLLS: dict[str, Any] = {"interval": 0.05, "max_interval": 0.2, "max_polls": 25}
 """wait_for_status pacing for the emulator, whose processing takes a few ticks, not minutes."""
@@ -49,8 +48,16 @@ QUICK_POLLS: dict[str, Any] = {"interval": 0.05, "max_interval": 0.2, "max_polls
 class Target:
     """Where the emulator runs and how to reach it: clients, a 'browser', the control plane."""
 
-    def __init__(self, base_url: str, make_sync: Callable[[], Any], make_async: Callable[[], Any]):
+    def __init__(
+        self,
+        base_url: str,
+        make_sync: Callable[[], Any],
+        make_async: Callable[[], Any],
+        redirect_uri: str,
+    ):
         self.base_url = base_url
+        # The demo app's callback as the fixtures register it: a test-owned closed loopback port.
+        self.redirect_uri = redirect_uri
         self._make_sync = make_sync
         self._make_async = make_async
         self.browser = httpx2.Client(
@@ -103,16 +110,18 @@ class Call:
 
 
 @pytest.fixture(params=["in-process", "server"])
-def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+def target(request: pytest.FixtureRequest, closed_loopback_port: ClosedPort) -> Iterator[Target]:
+    redirect_uri = demo_app_fields(closed_loopback_port)["redirect_uris"][0]
     if request.param == "server":
         handle: EmulatorHandle = request.getfixturevalue("emulator_server")
-        t = Target(handle.base_url.rstrip("/"), lambda: None, lambda: None)
+        t = Target(handle.base_url.rstrip("/"), lambda: None, lambda: None, redirect_uri)
     else:
         app: Starlette = request.getfixturevalue("emulator_app")
         t = Target(
             IN_PROCESS_BASE,
             lambda: SyncASGITransport(app),
             lambda: httpx2.ASGITransport(app=app),
+            redirect_uri,
         )
     yield t
     t.browser.close()
@@ -135,17 +144,17 @@ def _consent(target: Target, authorize_url: str, open_id: str) -> dict[str, str]
     resp = target.browser.post("/v2/auth/authorize/", data=form)
     assert resp.status_code in (302, 303), resp.text
     location = resp.headers["location"]
-    assert location.startswith(REDIRECT_URI)
+    assert location.startswith(target.redirect_uri)
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
 def test_login_refresh_and_revoke_against_the_emulator(tk: Call, target: Target) -> None:
     url = tk.authorize_url(
-        redirect_uri=REDIRECT_URI, scopes=["user.info.basic", "video.publish"], state="st-9"
+        redirect_uri=target.redirect_uri, scopes=["user.info.basic", "video.publish"], state="st-9"
     )
     callback = _consent(target, url, "demo-public")
     assert callback["state"] == "st-9"
-    token = tk.exchange_code(code=callback["code"], redirect_uri=REDIRECT_URI)
+    token = tk.exchange_code(code=callback["code"], redirect_uri=target.redirect_uri)
     assert token.open_id == "demo-public"
     assert {"user.info.basic", "video.publish"} <= token.scopes
     assert token.access_expires_at < token.refresh_expires_at
@@ -163,11 +172,14 @@ def test_desktop_login_with_pkce_against_the_emulator(tk: Call, target: Target) 
 
     verifier = new_code_verifier()
     url = tk.desktop_authorize_url(
-        redirect_uri=REDIRECT_URI, scopes=["user.info.basic"], state="s", code_verifier=verifier
+        redirect_uri=target.redirect_uri,
+        scopes=["user.info.basic"],
+        state="s",
+        code_verifier=verifier,
     )
     callback = _consent(target, url, "demo-private")
     token = tk.exchange_code(
-        code=callback["code"], redirect_uri=REDIRECT_URI, code_verifier=verifier
+        code=callback["code"], redirect_uri=target.redirect_uri, code_verifier=verifier
     )
     assert token.open_id == "demo-private"
 

@@ -607,8 +607,13 @@ def lease_holder(session: Session, *, account_id: int, now: datetime | None = No
 # Data the creator may see, export or delete (DG-5)
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def export_posts(session: Session, *, person_id: int) -> list[dict[str, Any]]:
-    """Everything stored about the person's posts, as JSON-ready dicts (no tokens exist here)."""
+    """Everything stored about the person's posts, with each post's consent record and its
+    attempts, as JSON-ready dicts (DG-5). No token or capability URL is included."""
     out: list[dict[str, Any]] = []
     for post in list_posts(session, person_id=person_id, limit=100_000):
         consent = post.consent
@@ -636,6 +641,22 @@ def export_posts(session: Session, *, person_id: int) -> list[dict[str, Any]]:
                     if consent
                     else None
                 ),
+                # Every try at TikTok, without the capability parts (media URL token, upload URL).
+                "attempts": [
+                    {
+                        "number": attempt.number,
+                        "source": attempt.source,
+                        "state": attempt.state,
+                        "publish_id": attempt.publish_id,
+                        "upload_done": attempt.upload_done,
+                        "error_code": attempt.error_code,
+                        "log_id": attempt.log_id,
+                        "created_at": attempt.created_at.isoformat(),
+                        "media_url_expires_at": _iso(attempt.token_expires_at),
+                        "media_url_revoked_at": _iso(attempt.token_revoked_at),
+                    }
+                    for attempt in sorted(post.attempts, key=lambda a: a.number)
+                ],
             }
         )
     json.dumps(out)  # fail here, not in the route, if something is not JSON-ready
@@ -649,3 +670,68 @@ def delete_posts_of_person(session: Session, *, person_id: int) -> int:
         session.delete(post)
     session.flush()
     return len(posts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures for the operator (DG-3): aggregates only, nothing about any one person
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorFigures:
+    """How publishing went over a window: posts by state, success rate, median time to final."""
+
+    since: datetime
+    by_state: dict[str, int]
+    total: int
+    succeeded: int
+    ended: int
+    median_seconds_to_final: float | None
+
+    @property
+    def success_rate(self) -> float | None:
+        """Published or delivered to the inbox, out of the posts that ended (None: none ended)."""
+        return self.succeeded / self.ended if self.ended else None
+
+
+def operator_figures(
+    session: Session, *, now: datetime, window: timedelta = timedelta(hours=24)
+) -> OperatorFigures:
+    """Posts created in the window, counted by state; of those that ended (published, sent to
+    the inbox, failed, cancelled, disconnected), the share that succeeded; and the median time
+    from the post being queued to its final state. Two small queries, no row per person."""
+    since = now - window
+    rows = session.execute(
+        select(Post.state, func.count()).where(Post.created_at >= since).group_by(Post.state)
+    ).all()
+    by_state = {str(state): int(count) for state, count in rows}
+    ended_states = (PUBLISHED, SENT_TO_INBOX, FAILED, CANCELLED, DISCONNECTED)
+    succeeded = by_state.get(PUBLISHED, 0) + by_state.get(SENT_TO_INBOX, 0)
+    ended = sum(by_state.get(state, 0) for state in ended_states)
+    spans = session.execute(
+        select(Post.created_at, Post.scheduled_at, Post.finished_at).where(
+            Post.created_at >= since,
+            Post.state.in_(ended_states),
+            Post.finished_at.is_not(None),
+        )
+    ).all()
+    durations = sorted(
+        max(0.0, (finished - max(created, scheduled or created)).total_seconds())
+        for created, scheduled, finished in spans
+        if finished is not None
+    )
+    median: float | None = None
+    if durations:
+        middle = len(durations) // 2
+        median = (
+            durations[middle]
+            if len(durations) % 2
+            else (durations[middle - 1] + durations[middle]) / 2
+        )
+    return OperatorFigures(
+        since=since,
+        by_state=dict(sorted(by_state.items())),
+        total=sum(by_state.values()),
+        succeeded=succeeded,
+        ended=ended,
+        median_seconds_to_final=median,
+    )

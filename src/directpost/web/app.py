@@ -32,6 +32,7 @@ from directpost.web.routes import (
     auth,
     compose,
     media_public,
+    operator,
     posts,
     public,
     uploads,
@@ -59,6 +60,7 @@ _ROUTERS = [
     posts.router,  # F: publish, posts list, live status
     webhooks.router,  # F: TikTok webhooks
     media_public.router,  # F: per-attempt media URLs for PULL_FROM_URL
+    operator.router,  # F: the operator's settings page (only with an operator token)
 ]
 
 

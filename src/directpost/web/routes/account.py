@@ -14,9 +14,11 @@ from typing import Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from directpost.media.storage import MediaStore
 from directpost.store import accounts as store
+from directpost.store import posts as post_store
 from directpost.store import uploads as upload_store
 from directpost.store.accounts import TikTokAccount
 from directpost.tiktok import APIError, AsyncTikTokClient, OAuthError, TikTokError
@@ -36,7 +38,23 @@ router = APIRouter()
 _SECTION_TITLES = {
     "people": "Your profile",
     "tiktok_accounts": "Linked TikTok accounts",
+    "post_history": "Your posts, with what you agreed to and each try at TikTok",
 }
+
+
+def person_data(db: Session, *, person_id: int) -> dict[str, Any]:
+    """Everything stored about the person (DG-5): every table that hangs off them, plus each
+    post with its consent record and its attempts (`post_history`)."""
+    data = store.export_person_data(db, person_id=person_id)
+    data["post_history"] = post_store.export_posts(db, person_id=person_id)
+    return data
+
+
+def _cell(value: Any) -> Any:
+    """A table cell for the data page: nested records shown as compact JSON."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value
 
 
 class RevokeUnreachableError(Exception):
@@ -157,12 +175,12 @@ class DataSection:
 @router.get("/me/data", response_class=HTMLResponse)
 def data_page(request: Request, person: CurrentPerson, db: DbSession) -> HTMLResponse:
     """What is stored about the person, table by table, without secrets."""
-    data = store.export_person_data(db, person_id=person.id)
+    data = person_data(db, person_id=person.id)
     sections = [
         DataSection(
             title=_(_SECTION_TITLES.get(name, name.replace("_", " ").capitalize())),
             columns=list(rows[0].keys()) if rows else [],
-            rows=rows,
+            rows=[{k: _cell(v) for k, v in row.items()} for row in rows],
         )
         for name, rows in data.items()
     ]
@@ -172,7 +190,7 @@ def data_page(request: Request, person: CurrentPerson, db: DbSession) -> HTMLRes
 @router.get("/me/data/export")
 def export_data(person: CurrentPerson, db: DbSession) -> Response:
     """Everything stored about the person as a JSON download (DG-5)."""
-    data = store.export_person_data(db, person_id=person.id)
+    data = person_data(db, person_id=person.id)
     body = json.dumps({"directpost_export": 1, "data": data}, indent=2, ensure_ascii=False)
     return Response(
         body,

@@ -8,52 +8,38 @@ parser, measures nothing from the browser, asks TikTok for creator_info now, val
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
+from directpost.config import Settings
 from directpost.publishing import outcomes, service
-from directpost.publishing.budgets import Budgets, budgets_from_settings
 from directpost.publishing.drafts import draft_from_choices
-from directpost.rules.model import CreatorFacts, Violation
+from directpost.rules.model import CreatorFacts, MediaFacts, Violation
 from directpost.store import posts as store
 from directpost.store import uploads as upload_store
 from directpost.store.accounts import TikTokAccount
+from directpost.store.crypto import TokenCipher
 from directpost.web import compose_form
 from directpost.web.deps import (
-    AccessToken,
+    CipherDep,
     CurrentAccount,
     CurrentPerson,
     DbSession,
     SessionFactoryDep,
     SettingsDep,
-    TikTokClientDep,
+    release_connection,
 )
 from directpost.web.i18n import _
-from directpost.web.routes.compose import CreatorInfoUnavailableError, fetch_creator_facts
+from directpost.web.routes.compose import CreatorInfoUnavailableError, creator_info_now
 from directpost.web.security import require_csrf
 from directpost.web.templating import render
 
 router = APIRouter(tags=["posts"], dependencies=[Depends(require_csrf)])
-
-#: Longest we let a browser wait for creator_info budget before saying "try in a minute".
-MAX_BUDGET_WAIT_S = 5.0
-
-
-def get_budgets(request: Request, settings: SettingsDep, factory: SessionFactoryDep) -> Budgets:
-    """The shared per-token budgets (CAP-4), one per app."""
-    budgets: Budgets | None = getattr(request.app.state, "publish_budgets", None)
-    if budgets is None:
-        budgets = budgets_from_settings(settings, factory)
-        request.app.state.publish_budgets = budgets
-    return budgets
-
-
-BudgetsDep = Annotated[Budgets, Depends(get_budgets)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,30 +155,40 @@ def _refused(
 
 
 async def _creator_facts(
-    budgets: Budgets,
-    client: Any,
-    *,
-    access_token: str,
+    request: Request,
     account: TikTokAccount,
+    db: Session,
+    factory: sessionmaker[Session],
+    cipher: TokenCipher,
+    settings: Settings,
 ) -> CreatorFacts | Violation:
-    """creator_info now (never cached), spent from the shared budget (CAP-4)."""
-    waited = 0.0
-    while (wait := await asyncio.to_thread(budgets.try_spend, account.open_id, "creator_info")) > 0:
-        if waited + wait > MAX_BUDGET_WAIT_S:
-            return Violation(
-                "CAP-4",
-                _(
-                    "TikTok allows only a few requests a minute for each account, and this "
-                    "account has used them. Nothing was sent; press publish again in a minute."
-                ),
-            )
-        await asyncio.sleep(wait)
-        waited += wait
+    """creator_info now (never cached), through compose's budgeted helper (CAP-4, UX-1).
+
+    The request's connection is given back first (in a worker thread): nothing here holds a
+    pooled connection while TikTok answers.
+    """
+    await run_in_threadpool(release_connection, db)
     try:
-        return await fetch_creator_facts(client, access_token=access_token, account=account)
+        return await creator_info_now(request, account, db, factory, cipher, settings)
     except CreatorInfoUnavailableError as exc:
         ref = f" (TikTok reference {exc.log_id})" if exc.log_id else ""
         return Violation("UX-1", f"{exc}{ref}")
+
+
+def _load_publish_upload(
+    db: Session, *, person_id: int, upload_id: str
+) -> tuple[upload_store.Upload, MediaFacts, list[dict[str, Any]]] | None:
+    """The upload, its media facts and manifest, read in a worker thread; then the
+    connection goes back to the pool before anything waits on TikTok."""
+    try:
+        upload = upload_store.get_upload(db, person_id=person_id, upload_id=upload_id)
+    except upload_store.UploadNotFoundError:
+        release_connection(db)
+        return None
+    media = compose_form.media_facts(upload)
+    manifest = upload_store.media_manifest(upload)
+    release_connection(db)
+    return upload, media, manifest
 
 
 @router.post("/posts", response_model=None)
@@ -202,49 +198,56 @@ async def publish(
     account: CurrentAccount,
     db: DbSession,
     settings: SettingsDep,
-    client: TikTokClientDep,
-    access_token: AccessToken,
-    budgets: BudgetsDep,
+    factory: SessionFactoryDep,
+    cipher: CipherDep,
 ) -> Response:
     """The creator pressed publish: validate on the server, record consent, queue (UX-5c)."""
     form = await request.form()
     upload_id = str(form.get("upload_id") or "")
-    upload: upload_store.Upload | None = None
-    if upload_id:
-        try:
-            upload = upload_store.get_upload(db, person_id=person.id, upload_id=upload_id)
-        except upload_store.UploadNotFoundError:
-            upload = None
-    if upload is None:
+    loaded = (
+        await run_in_threadpool(
+            lambda: _load_publish_upload(db, person_id=person.id, upload_id=upload_id)
+        )
+        if upload_id
+        else None
+    )
+    if loaded is None:
         return _refused(
             request, [Violation("TECH-3", _("Upload the media to post first."), "media")]
         )
-    draft = compose_form.parse_draft(form, media=compose_form.media_facts(upload))
-    facts = await _creator_facts(budgets, client, access_token=access_token, account=account)
+    upload, media, manifest = loaded
+    draft = compose_form.parse_draft(form, media=media)
+    facts = await _creator_facts(request, account, db, factory, cipher, settings)
     if isinstance(facts, Violation):
-        return _refused(request, [facts], status=503 if facts.rule == "UX-1" else 429)
+        return _refused(request, [facts], status=503)
     try:
         when, zone = service.parse_schedule(
             str(form.get("scheduled_at") or ""), str(form.get("time_zone") or "UTC")
         )
-        post = service.submit_post(
-            db,
-            settings=settings,
-            submission=service.Submission(
-                person_id=person.id,
-                account_id=account.id,
-                open_id=account.open_id,
-                creator=facts,
-                draft=draft,
-                media=upload_store.media_manifest(upload),
-                upload_id=upload.id,
-                scheduled_at=when,
-                time_zone=zone,
-            ),
-        )
     except service.PublishRefused as refused:
         return _refused(request, refused.violations)
-    db.commit()
+    submission = service.Submission(
+        person_id=person.id,
+        account_id=account.id,
+        open_id=account.open_id,
+        creator=facts,
+        draft=draft,
+        media=manifest,
+        upload_id=upload.id,
+        scheduled_at=when,
+        time_zone=zone,
+    )
+
+    def store_post() -> store.Post:
+        post = service.submit_post(db, settings=settings, submission=submission)
+        db.commit()
+        return post
+
+    try:
+        post = await run_in_threadpool(store_post)
+    except service.PublishRefused as refused:
+        await run_in_threadpool(db.rollback)
+        return _refused(request, refused.violations)
     _nudge_worker(request, post.id)
     if _wants_json(request):
         return JSONResponse(
@@ -347,14 +350,20 @@ async def confirm(
     account: CurrentAccount,
     db: DbSession,
     settings: SettingsDep,
-    client: TikTokClientDep,
-    access_token: AccessToken,
-    budgets: BudgetsDep,
+    factory: SessionFactoryDep,
+    cipher: CipherDep,
 ) -> Response:
     """Confirm a post again after its settings changed (or after "try later"): the choices in
     the form are validated against creator_info fetched now, and a new consent is recorded."""
-    post = _own_post(db, person.id, post_id)
-    if post.account_id != account.id:
+
+    def load() -> tuple[int, Any]:
+        post = _own_post(db, person.id, post_id)
+        found = (post.account_id, draft_from_choices(post.choices))
+        release_connection(db)
+        return found
+
+    post_account_id, stored = await run_in_threadpool(load)
+    if post_account_id != account.id:
         return _refused(
             request,
             [Violation("edit", _("Switch to the account this post belongs to, then confirm."))],
@@ -362,12 +371,12 @@ async def confirm(
             back=f"/posts/{post_id}",
         )
     form = await request.form()
-    stored = draft_from_choices(post.choices)
     draft = compose_form.parse_draft(form, media=stored.media)
-    facts = await _creator_facts(budgets, client, access_token=access_token, account=account)
+    facts = await _creator_facts(request, account, db, factory, cipher, settings)
     if isinstance(facts, Violation):
         return _refused(request, [facts], status=503, back=f"/posts/{post_id}")
-    try:
+
+    def store_confirmation() -> store.Post:
         post = service.reconfirm_post(
             db,
             settings=settings,
@@ -376,13 +385,19 @@ async def confirm(
             creator=facts,
             draft=draft,
         )
+        db.commit()
+        return post
+
+    try:
+        post = await run_in_threadpool(store_confirmation)
     except service.PublishRefused as refused:
+        await run_in_threadpool(db.rollback)
         return _refused(request, refused.violations, back=f"/posts/{post_id}")
     except service.PostNotEditable as exc:
+        await run_in_threadpool(db.rollback)
         return _refused(
             request, [Violation("edit", str(exc))], status=409, back=f"/posts/{post_id}"
         )
-    db.commit()
     _nudge_worker(request, post.id)
     if _wants_json(request):
         return JSONResponse(post_view(post).as_json())

@@ -1,0 +1,237 @@
+"""The operator's settings page, `/operator`: how this deployment publishes, and how it went.
+
+It exists only when the operator set `DIRECTPOST_OPERATOR_TOKEN` (or `_FILE`); otherwise every
+path here answers 404, like any unknown page. Whoever presents the token (a form that marks the
+session, or `Authorization: Bearer` for scripts; compared in constant time) sees:
+
+- the media transfer mode and why (TECH-2: PULL_FROM_URL from per-attempt URLs by default;
+  FILE_UPLOAD only when the operator chose it for a deployment without a public URL; photos
+  are always pulled);
+- whether the TikTok app is audited, and what that means (SELF_ONLY, the creator cap: CAP-1);
+- the kinds of database, job queue, rate budgets and media storage in use (never their URLs);
+- DG-3 figures from the database: posts by state in the last 24 h, success rate, median time
+  to final. Aggregates only, nothing about any one person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.engine import make_url
+
+from directpost.config import Settings
+from directpost.store import posts as post_store
+from directpost.store.base import utcnow
+from directpost.web.deps import DbSession, SettingsDep, release_connection
+from directpost.web.i18n import _
+from directpost.web.security import require_csrf
+from directpost.web.templating import render
+
+router = APIRouter(tags=["operator"], dependencies=[Depends(require_csrf)])
+
+#: Session key holding proof that this browser presented the operator token.
+OPERATOR_SESSION_KEY = "operator"
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _token(settings: Settings) -> str:
+    return settings.operator_token.get_secret_value().strip()
+
+
+def _session_proof(token: str) -> str:
+    """What the session keeps: derived from the token, so changing the token signs everyone
+    out, and the token itself never sits in a cookie."""
+    return hmac.new(
+        token.encode("utf-8"), b"directpost-operator-session", hashlib.sha256
+    ).hexdigest()
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+def _enabled_token(settings: Settings) -> str:
+    """The operator token; 404 when none is set (the page does not exist then)."""
+    token = _token(settings)
+    if not token:
+        raise HTTPException(status_code=404)
+    return token
+
+
+def _is_operator(request: Request, token: str) -> bool:
+    header = request.headers.get("authorization", "")
+    scheme, _sep, presented = header.partition(" ")
+    if scheme.lower() == "bearer" and presented and _same(presented.strip(), token):
+        return True
+    proof = request.session.get(OPERATOR_SESSION_KEY)
+    return isinstance(proof, str) and _same(proof, _session_proof(token))
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One line of the page: what is in use, and why or what it means."""
+
+    name: str
+    value: str
+    why: str
+    warning: str = ""
+
+
+def _is_loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host in _LOOPBACK
+
+
+def transfer_setting(settings: Settings) -> Setting:
+    """The transfer mode and the reason for it (TECH-2)."""
+    base = settings.resolved_media_public_base_url
+    if settings.transfer_mode == "file_upload":
+        return Setting(
+            _("Media transfer"),
+            "FILE_UPLOAD",
+            _(
+                "Chosen by the operator (DIRECTPOST_TRANSFER_MODE=file_upload) for a deployment "
+                "without a public URL: the app sends each video's bytes to TikTok itself. "
+                "Photos are still pulled from %(base)s/m/…, because TikTok only pulls photos."
+            )
+            % {"base": base},
+        )
+    warning = ""
+    if _is_loopback(base) and not settings.uses_emulator:
+        warning = _(
+            "%(base)s is a loopback address: TikTok cannot reach it. Set "
+            "DIRECTPOST_MEDIA_PUBLIC_BASE_URL to a verified public https prefix, or choose "
+            "DIRECTPOST_TRANSFER_MODE=file_upload."
+        ) % {"base": base}
+    return Setting(
+        _("Media transfer"),
+        "PULL_FROM_URL",
+        _(
+            "The default: TikTok downloads each post's media from a per-attempt, unguessable, "
+            "expiring URL under %(base)s/m/ (a URL prefix verified in the TikTok developer "
+            "portal). FILE_UPLOAD is used only if the operator sets "
+            "DIRECTPOST_TRANSFER_MODE=file_upload."
+        )
+        % {"base": base},
+        warning,
+    )
+
+
+def audit_setting(settings: Settings) -> Setting:
+    if settings.app_audited:
+        return Setting(
+            _("TikTok app review"),
+            _("audited"),
+            _(
+                "Creators choose any privacy level their account offers; at most %(cap)d "
+                "different accounts may post through this app in 24 hours."
+            )
+            % {"cap": settings.creator_cap_per_day},
+        )
+    return Setting(
+        _("TikTok app review"),
+        _("not audited"),
+        _(
+            "Until TikTok audits this app, every post is private (SELF_ONLY) and at most %(cap)d "
+            "different accounts may post through it in 24 hours."
+        )
+        % {"cap": min(5, settings.creator_cap_per_day)},
+    )
+
+
+def database_kind(settings: Settings) -> str:
+    name = make_url(settings.resolved_database_url).get_backend_name()
+    return {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(name, name)
+
+
+def infrastructure(settings: Settings) -> list[Setting]:
+    """The kinds in use, never their URLs (they may hold passwords)."""
+    storage = settings.media_storage_url
+    return [
+        Setting(_("Database"), database_kind(settings), ""),
+        Setting(
+            _("Job queue"),
+            "Redis" if settings.queue_url else "SQLite",
+            "" if settings.queue_url else _("A file in the data folder; workers run in the app."),
+        ),
+        Setting(
+            _("Rate budgets"),
+            "Redis" if settings.budget_url else _("in the database"),
+            _("Shared by every process, so no request is refused for a limit we knew (CAP-4)."),
+        ),
+        Setting(
+            _("Media storage"),
+            _("S3-compatible") if storage.startswith("s3://") else _("local folder"),
+            "",
+        ),
+    ]
+
+
+def _fmt_seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value < 120:
+        return f"{value:.1f} s"
+    return f"{value / 60:.1f} min"
+
+
+@router.get("/operator", response_model=None)
+async def operator_page(request: Request, settings: SettingsDep, db: DbSession) -> Response:
+    token = _enabled_token(settings)
+    if not _is_operator(request, token):
+        await run_in_threadpool(release_connection, db)
+        return render(request, "operator/sign_in.html", {"message": ""}, status_code=401)
+
+    def figures() -> post_store.OperatorFigures:
+        found = post_store.operator_figures(db, now=utcnow())
+        release_connection(db)
+        return found
+
+    found = await run_in_threadpool(figures)
+    rate = found.success_rate
+    return render(
+        request,
+        "operator/index.html",
+        {
+            "transfer": transfer_setting(settings),
+            "audit": audit_setting(settings),
+            "infrastructure": infrastructure(settings),
+            "figures": found,
+            "success_rate": "—" if rate is None else f"{rate * 100:.1f} %",
+            "median_to_final": _fmt_seconds(found.median_seconds_to_final),
+            "labels": _state_labels(),
+        },
+    )
+
+
+def _state_labels() -> dict[str, str]:
+    from directpost.publishing.outcomes import STATE_LABELS
+
+    return {state: _(label) for state, label in STATE_LABELS.items()}
+
+
+@router.post("/operator/sign-in", response_model=None)
+def operator_sign_in(request: Request, settings: SettingsDep, token: str = Form("")) -> Response:
+    expected = _enabled_token(settings)
+    if not token or not _same(token.strip(), expected):
+        return render(
+            request,
+            "operator/sign_in.html",
+            {"message": _("That is not this deployment's operator token. Nothing was changed.")},
+            status_code=401,
+        )
+    request.session[OPERATOR_SESSION_KEY] = _session_proof(expected)
+    return RedirectResponse("/operator", status_code=303)
+
+
+@router.post("/operator/sign-out", response_model=None)
+def operator_sign_out(request: Request, settings: SettingsDep) -> Response:
+    _enabled_token(settings)
+    request.session.pop(OPERATOR_SESSION_KEY, None)
+    return RedirectResponse("/", status_code=303)
