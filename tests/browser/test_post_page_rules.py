@@ -105,8 +105,26 @@ def upload(page: Any, *paths: Path) -> None:
     )
 
 
+def upload_clip(page: Any, tmp_path: Path) -> None:
+    upload(page, make_video(tmp_path / "clip.mp4"))
+
+
+def disclose(page: Any, *boxes: str) -> None:
+    """Turn the commercial content disclosure on, then check each named box."""
+    page.get_by_label("Disclose post content").check()
+    for box in boxes:
+        page.get_by_label(box).check()
+
+
 def publish_button(page: Any) -> Any:
     return page.get_by_test_id("publish")
+
+
+@pytest.fixture
+def audited_post_page(audited_page: Any, audited_app: LiveApp) -> Any:
+    """The audited app's Post page, opened for a fresh public creator."""
+    open_post_page(audited_page, audited_app.emulator)
+    return audited_page
 
 
 # UX-1a / UX-1b ----------------------------------------------------------------------------
@@ -176,11 +194,10 @@ def test_ux_2a_photo_posts_get_a_90_unit_title_and_a_description(
 
 
 def test_ux_2b_privacy_dropdown_lists_creator_info_options_with_no_default(
-    audited_page: Any, audited_app: LiveApp, tmp_path: Path
+    audited_post_page: Any, tmp_path: Path
 ) -> None:
-    page = audited_page
-    open_post_page(page, audited_app.emulator)
-    upload(page, make_video(tmp_path / "clip.mp4"))
+    page = audited_post_page
+    upload_clip(page, tmp_path)
     select = page.locator("#privacy_level")
     expect(select).to_have_value("")
     labels = select.locator("option:not([value=''])").all_inner_texts()
@@ -246,12 +263,10 @@ def test_ux_2d_declaration_stands_before_the_publish_button_with_its_link(
 
 
 def test_ux_4_declaration_names_the_branded_content_policy_when_branded(
-    audited_page: Any, audited_app: LiveApp
+    audited_post_page: Any,
 ) -> None:
-    page = audited_page
-    open_post_page(page, audited_app.emulator)
-    page.get_by_label("Disclose post content").check()
-    page.get_by_label("Your brand").check()
+    page = audited_post_page
+    disclose(page, "Your brand")
     expect(page.get_by_test_id("declaration")).to_have_text(MUSIC_DECLARATION)
     page.get_by_label("Branded content").check()
     expect(page.get_by_test_id("declaration")).to_have_text(BRANDED_DECLARATION)
@@ -266,11 +281,10 @@ def test_ux_4_declaration_names_the_branded_content_policy_when_branded(
 
 
 def test_ux_3a_disclosure_is_off_and_turning_it_on_shows_two_unchecked_boxes_and_labels(
-    audited_page: Any, audited_app: LiveApp, tmp_path: Path
+    audited_post_page: Any, tmp_path: Path
 ) -> None:
-    page = audited_page
-    open_post_page(page, audited_app.emulator)
-    upload(page, make_video(tmp_path / "clip.mp4"))
+    page = audited_post_page
+    upload_clip(page, tmp_path)
     toggle = page.get_by_label("Disclose post content")
     expect(toggle).not_to_be_checked()
     expect(page.get_by_label("Your brand")).to_have_count(0)
@@ -287,27 +301,24 @@ def test_ux_3a_disclosure_is_off_and_turning_it_on_shows_two_unchecked_boxes_and
 
 
 def test_ux_3a_photo_posts_say_photo_in_the_label_prompt(
-    audited_page: Any, audited_app: LiveApp, tmp_path: Path
+    audited_post_page: Any, tmp_path: Path
 ) -> None:
-    page = audited_page
-    open_post_page(page, audited_app.emulator)
+    page = audited_post_page
     upload(page, make_photo(tmp_path / "one.jpg"))
-    page.get_by_label("Disclose post content").check()
-    page.get_by_label("Your brand").check()
+    disclose(page, "Your brand")
     expect(page.get_by_test_id("label-prompt")).to_have_text(
         "Your photo will be labeled as 'Promotional content'"
     )
 
 
 def test_ux_3b_disclosure_without_a_choice_disables_publish_and_hover_says_why(
-    audited_page: Any, audited_app: LiveApp, tmp_path: Path
+    audited_post_page: Any, tmp_path: Path
 ) -> None:
-    page = audited_page
-    open_post_page(page, audited_app.emulator)
-    upload(page, make_video(tmp_path / "clip.mp4"))
+    page = audited_post_page
+    upload_clip(page, tmp_path)
     page.locator("#privacy_level").select_option("PUBLIC_TO_EVERYONE")
     expect(publish_button(page)).to_be_enabled()
-    page.get_by_label("Disclose post content").check()
+    disclose(page)
     expect(publish_button(page)).to_be_disabled()
     wrap = page.get_by_test_id("publish-wrap")
     wrap.hover()
@@ -317,25 +328,20 @@ def test_ux_3b_disclosure_without_a_choice_disables_publish_and_hover_says_why(
 
 
 def test_ux_3c_branded_content_first_disables_only_me_with_its_hover_text(
-    audited_page: Any, audited_app: LiveApp
+    audited_post_page: Any,
 ) -> None:
-    page = audited_page
-    open_post_page(page, audited_app.emulator)
-    page.get_by_label("Disclose post content").check()
-    page.get_by_label("Branded content").check()
+    page = audited_post_page
+    disclose(page, "Branded content")
     only_me = page.locator("#privacy_level option[value=SELF_ONLY]")
     expect(only_me).to_be_disabled()
     expect(only_me).to_have_attribute("title", BRANDED_PRIVATE_HOVER)
     expect(page.locator("#privacy_level option[value=PUBLIC_TO_EVERYONE]")).to_be_enabled()
 
 
-def test_ux_3c_only_me_first_disables_branded_content_with_a_note(
-    audited_page: Any, audited_app: LiveApp
-) -> None:
-    page = audited_page
-    open_post_page(page, audited_app.emulator)
+def test_ux_3c_only_me_first_disables_branded_content_with_a_note(audited_post_page: Any) -> None:
+    page = audited_post_page
     page.locator("#privacy_level").select_option("SELF_ONLY")
-    page.get_by_label("Disclose post content").check()
+    disclose(page)
     expect(page.get_by_label("Branded content")).to_be_disabled()
     expect(page.get_by_test_id("branded_content-hint")).to_contain_text("can't be private")
     expect(page.get_by_label("Your brand")).to_be_enabled()
@@ -429,7 +435,7 @@ def test_cap_2_unaudited_app_tells_a_public_account_to_go_private(
     page: Any, live_app: LiveApp, tmp_path: Path
 ) -> None:
     open_post_page(page, live_app.emulator, private_account=False)
-    upload(page, make_video(tmp_path / "clip.mp4"))
+    upload_clip(page, tmp_path)
     page.locator("#privacy_level").select_option("SELF_ONLY")
     expect(publish_button(page)).to_be_disabled()
     expect(page.get_by_test_id("publish-hint")).to_contain_text("Private account")
@@ -444,7 +450,7 @@ def test_dg_2_every_control_is_labelled_and_reachable_by_keyboard_at_phone_width
     page = audited_page
     page.set_viewport_size({"width": 375, "height": 740})
     open_post_page(page, audited_app.emulator)
-    page.get_by_label("Disclose post content").check()
+    disclose(page)
     expect(page.get_by_label("Your brand")).to_be_visible()
     unlabelled = page.evaluate(
         """() => [...document.querySelectorAll('#content input, #content select, #content textarea, #content button')]
@@ -529,7 +535,7 @@ def test_sending_to_the_inbox_hides_what_the_creator_finishes_in_tiktok(
     page: Any, live_app: LiveApp, tmp_path: Path
 ) -> None:
     open_post_page(page, live_app.emulator, private_account=True)
-    upload(page, make_video(tmp_path / "clip.mp4"))
+    upload_clip(page, tmp_path)
     expect(page.locator("#privacy_level")).to_be_visible()
     page.get_by_label("Send it to my TikTok inbox as a draft").check()
     expect(page.locator("#privacy_level")).to_have_count(0)

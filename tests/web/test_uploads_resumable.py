@@ -71,15 +71,40 @@ async def finish(client: httpx2.AsyncClient, csrf: str, upload_id: str) -> httpx
     return await client.post(f"/uploads/{upload_id}/finish", headers={"X-CSRF-Token": csrf})
 
 
+async def signed_in_client(app_client: AppClient) -> tuple[httpx2.AsyncClient, str]:
+    """The app's client, signed in as a new private creator, and its CSRF token."""
+    return app_client.client, await sign_in(app_client.client, app_client.emulator)
+
+
+async def announce_video(
+    client: httpx2.AsyncClient, csrf: str, name: str, data: bytes
+) -> dict[str, Any]:
+    """Announce one MP4 video of `data`'s size; answers the new upload."""
+    created = await announce(client, csrf, "video", [(name, len(data), "video/mp4")])
+    assert created.status_code == 201, created.text
+    upload: dict[str, Any] = created.json()
+    return upload
+
+
+async def send_and_check(
+    client: httpx2.AsyncClient, csrf: str, kind: str, files: list[tuple[str, str, bytes]]
+) -> dict[str, Any]:
+    """Announce `files` (name, MIME type, bytes), send each whole, finish; answers the result."""
+    created = await announce(client, csrf, kind, [(n, len(d), t) for n, t, d in files])
+    assert created.status_code == 201, created.text
+    upload = created.json()
+    for index, (_name, _type, data) in enumerate(files):
+        await put(client, csrf, upload, index, 0, data)
+    done: dict[str, Any] = (await finish(client, csrf, upload["id"])).json()
+    return done
+
+
 async def test_upload_resumes_from_the_servers_offset_and_plays_back_byte_for_byte(
     app_client: AppClient, tmp_path: Path
 ) -> None:
-    client = app_client.client
-    csrf = await sign_in(client, app_client.emulator)
+    client, csrf = await signed_in_client(app_client)
     data = make_video(tmp_path / "clip.mp4", seconds=1.0).read_bytes()
-    created = await announce(client, csrf, "video", [("clip.mp4", len(data), "video/mp4")])
-    assert created.status_code == 201, created.text
-    upload = created.json()
+    upload = await announce_video(client, csrf, "clip.mp4", data)
     third = len(data) // 3
 
     assert (await put(client, csrf, upload, 0, 0, data[:third])).json()["received"] == third
@@ -111,10 +136,9 @@ async def test_upload_resumes_from_the_servers_offset_and_plays_back_byte_for_by
 async def test_finish_before_every_byte_arrived_says_to_continue(
     app_client: AppClient, tmp_path: Path
 ) -> None:
-    client = app_client.client
-    csrf = await sign_in(client, app_client.emulator)
+    client, csrf = await signed_in_client(app_client)
     data = make_video(tmp_path / "clip.mp4").read_bytes()
-    upload = (await announce(client, csrf, "video", [("clip.mp4", len(data), "video/mp4")])).json()
+    upload = await announce_video(client, csrf, "clip.mp4", data)
     await put(client, csrf, upload, 0, 0, data[:100])
     early = await finish(client, csrf, upload["id"])
     assert early.status_code == 409
@@ -125,14 +149,9 @@ async def test_finish_before_every_byte_arrived_says_to_continue(
 async def test_tech_3_a_file_that_is_not_a_video_is_rejected_in_plain_words(
     app_client: AppClient, tmp_path: Path
 ) -> None:
-    client = app_client.client
-    csrf = await sign_in(client, app_client.emulator)
+    client, csrf = await signed_in_client(app_client)
     data = make_bad_video(tmp_path / "broken.mp4", kind="garbage").read_bytes()
-    upload = (
-        await announce(client, csrf, "video", [("broken.mp4", len(data), "video/mp4")])
-    ).json()
-    await put(client, csrf, upload, 0, 0, data)
-    done = (await finish(client, csrf, upload["id"])).json()
+    done = await send_and_check(client, csrf, "video", [("broken.mp4", "video/mp4", data)])
     assert done["state"] == "rejected"
     assert done["problems"], done
     assert all(len(p) > 20 for p in done["problems"])
@@ -141,12 +160,9 @@ async def test_tech_3_a_file_that_is_not_a_video_is_rejected_in_plain_words(
 async def test_tech_3_a_too_slow_video_is_rejected_with_the_frame_rate_named(
     app_client: AppClient, tmp_path: Path
 ) -> None:
-    client = app_client.client
-    csrf = await sign_in(client, app_client.emulator)
+    client, csrf = await signed_in_client(app_client)
     data = make_video(tmp_path / "slow.mp4", fps=15).read_bytes()
-    upload = (await announce(client, csrf, "video", [("slow.mp4", len(data), "video/mp4")])).json()
-    await put(client, csrf, upload, 0, 0, data)
-    done = (await finish(client, csrf, upload["id"])).json()
+    done = await send_and_check(client, csrf, "video", [("slow.mp4", "video/mp4", data)])
     assert done["state"] == "rejected"
     assert any("15 frames per second" in p for p in done["problems"]), done["problems"]
 
@@ -154,8 +170,7 @@ async def test_tech_3_a_too_slow_video_is_rejected_with_the_frame_rate_named(
 async def test_tech_3_too_big_or_too_many_files_are_refused_before_any_byte_is_sent(
     app_client: AppClient,
 ) -> None:
-    client = app_client.client
-    csrf = await sign_in(client, app_client.emulator)
+    client, csrf = await signed_in_client(app_client)
     huge = await announce(
         client, csrf, "video", [("huge.mp4", limits.VIDEO_MAX_BYTES + 1, "video/mp4")]
     )
@@ -171,21 +186,12 @@ async def test_tech_3_too_big_or_too_many_files_are_refused_before_any_byte_is_s
 async def test_photos_upload_together_and_a_png_is_named_in_the_problem(
     app_client: AppClient, tmp_path: Path
 ) -> None:
-    client = app_client.client
-    csrf = await sign_in(client, app_client.emulator)
+    client, csrf = await signed_in_client(app_client)
     first = make_photo(tmp_path / "a.jpg").read_bytes()
     second = make_photo(tmp_path / "b.png", fmt="PNG").read_bytes()
-    upload = (
-        await announce(
-            client,
-            csrf,
-            "photos",
-            [("a.jpg", len(first), "image/jpeg"), ("b.png", len(second), "image/png")],
-        )
-    ).json()
-    await put(client, csrf, upload, 0, 0, first)
-    await put(client, csrf, upload, 1, 0, second)
-    done = (await finish(client, csrf, upload["id"])).json()
+    done = await send_and_check(
+        client, csrf, "photos", [("a.jpg", "image/jpeg", first), ("b.png", "image/png", second)]
+    )
     assert done["state"] == "rejected"
     assert [p for p in done["problems"] if "Photo 2 (b.png)" in p], done["problems"]
     assert not [p for p in done["problems"] if "a.jpg" in p]
@@ -197,7 +203,7 @@ async def test_use_2_another_person_can_neither_see_nor_write_an_upload(
     owner = app_client.client
     csrf = await sign_in(owner, app_client.emulator)
     data = make_video(tmp_path / "mine.mp4").read_bytes()
-    upload = (await announce(owner, csrf, "video", [("mine.mp4", len(data), "video/mp4")])).json()
+    upload = await announce_video(owner, csrf, "mine.mp4", data)
     async with httpx2.AsyncClient(
         transport=httpx2.ASGITransport(app=app_client.app), base_url=str(owner.base_url)
     ) as stranger:
@@ -214,10 +220,9 @@ async def test_use_2_another_person_can_neither_see_nor_write_an_upload(
 async def test_chunk_writes_need_the_sessions_csrf_token(
     app_client: AppClient, tmp_path: Path
 ) -> None:
-    client = app_client.client
-    csrf = await sign_in(client, app_client.emulator)
+    client, csrf = await signed_in_client(app_client)
     data = make_video(tmp_path / "clip.mp4").read_bytes()
-    upload = (await announce(client, csrf, "video", [("clip.mp4", len(data), "video/mp4")])).json()
+    upload = await announce_video(client, csrf, "clip.mp4", data)
     file_id = upload["files"][0]["id"]
     forged = await client.put(f"/uploads/{upload['id']}/files/{file_id}?offset=0", content=data)
     assert forged.status_code == 403

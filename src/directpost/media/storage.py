@@ -237,8 +237,17 @@ class LocalMediaStore:
         )
 
     def iter_bytes(self, key: str, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
-        handle = self.open_binary(key)  # raises before the first next() if absent
-        return _read_range(handle, start, stop)
+        path = self._object_path(key)
+        if not path.is_file():  # raise before the first next(), so callers can answer 404
+            raise MediaNotFoundError(f"No media stored under {key!r}.")
+        return self._read_lazily(path, start, stop)
+
+    @staticmethod
+    def _read_lazily(path: Path, start: int, stop: int | None) -> Iterator[bytes]:
+        # The file is opened by the first next(): a response that is never iterated (a HEAD, a
+        # client gone before the body) leaves no open handle behind.
+        with path.open("rb") as handle:
+            yield from _read_range(handle, start, stop)
 
     def open_binary(self, key: str) -> IO[bytes]:
         try:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Final, Protocol
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from directpost.config import Settings
@@ -46,6 +48,12 @@ class DatabaseBudgetBackend:
         self._factory = factory
 
     def reserve(self, key: str, limit: int, window_s: float, now: float) -> float:
+        return self.reserve_ticket(key, limit, window_s, now)[0]
+
+    def reserve_ticket(
+        self, key: str, limit: int, window_s: float, now: float
+    ) -> tuple[float, str | None]:
+        """`reserve`, also returning the recorded request's id (for `settle`) when allowed."""
         with self._factory() as session, session.begin():
             if session.get_bind().dialect.name == "postgresql":
                 session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
@@ -69,10 +77,23 @@ class DatabaseBudgetBackend:
                 )
             )
             if len(times) < limit:
-                return 0.0
+                return 0.0, str(mine.id)
             session.delete(mine)
             # The request becomes possible when enough of the oldest ones leave the window.
-            return max(0.01, times[len(times) - limit] + window_s - now)
+            return max(0.01, times[len(times) - limit] + window_s - now), None
+
+    def settle(self, key: str, ticket: str, now: float) -> None:
+        """Move a recorded request to `now` (when its answer came back), never earlier."""
+        with self._factory() as session, session.begin():
+            session.execute(
+                update(RateBudgetHit)
+                .where(
+                    RateBudgetHit.id == int(ticket),
+                    RateBudgetHit.key == key,
+                    RateBudgetHit.at < now,
+                )
+                .values(at=now)
+            )
 
     def spent(self, key: str, window_s: float, now: float) -> int:
         """How many requests `key` has spent in the window ending `now` (for tests, pages)."""
@@ -115,11 +136,29 @@ class RedisBudgetBackend:
         self._counter = 0
 
     def reserve(self, key: str, limit: int, window_s: float, now: float) -> float:
+        return self.reserve_ticket(key, limit, window_s, now)[0]
+
+    def reserve_ticket(
+        self, key: str, limit: int, window_s: float, now: float
+    ) -> tuple[float, str | None]:
+        """`reserve`, also returning the recorded request's member (for `settle`) when allowed."""
         self._counter += 1
-        member = f"{now:.6f}:{time.monotonic_ns()}:{self._counter}"
+        member = f"{now:.6f}:{time.monotonic_ns()}:{self._counter}:{uuid.uuid4().hex[:8]}"
         answer = self._script(keys=[self._prefix + key], args=[limit, window_s, now, member])
         wait = float(answer.decode() if isinstance(answer, bytes) else answer)
-        return 0.0 if wait <= 0 else max(0.01, wait)
+        return (0.0, member) if wait <= 0 else (max(0.01, wait), None)
+
+    def settle(self, key: str, ticket: str, now: float) -> None:
+        """Move a recorded request to `now` (when its answer came back); XX: only if still kept."""
+        self._redis.zadd(self._prefix + key, {ticket: now}, xx=True, gt=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """One request recorded in a budget, to be moved to the time its answer came back."""
+
+    key: str
+    ticket: str
 
 
 class Budgets:
@@ -148,6 +187,29 @@ class Budgets:
         return self.backend.reserve(
             self.key(token_key, family), self.limits[family], self.window_s, self._clock()
         )
+
+    def try_reserve(self, token_key: str, family: str) -> tuple[float, Ticket | None]:
+        """Like `try_spend`, also returning a ticket to `settle` once the request's answer is
+        back. Backends without tickets answer None (their record stays at the send time)."""
+        key = self.key(token_key, family)
+        limit, now = self.limits[family], self._clock()
+        reserve_ticket = getattr(self.backend, "reserve_ticket", None)
+        if reserve_ticket is None:
+            return self.backend.reserve(key, limit, self.window_s, now), None
+        wait, ticket = reserve_ticket(key, limit, self.window_s, now)
+        return float(wait), (Ticket(key, str(ticket)) if ticket is not None else None)
+
+    def settle(self, ticket: Ticket) -> None:
+        """Record the request at the moment its answer came back (CAP-4).
+
+        The request may have reached TikTok any time between the reservation and the answer;
+        TikTok's window counts from when it arrived. Under load that can be seconds after the
+        reservation, so counting from the answer keeps our window behind TikTok's, never ahead
+        (a 7th request would otherwise be sent when TikTok still counts 6).
+        """
+        settle = getattr(self.backend, "settle", None)
+        if settle is not None:
+            settle(ticket.key, ticket.ticket, self._clock())
 
     async def spend(self, token_key: str, family: str) -> None:
         """Wait until one request of `family` is allowed for this token, and record it."""

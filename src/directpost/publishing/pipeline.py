@@ -36,7 +36,7 @@ from directpost.config import Settings
 from directpost.media.storage import MediaStore
 from directpost.media.urls import new_media_token
 from directpost.publishing import outcomes
-from directpost.publishing.budgets import Budgets
+from directpost.publishing.budgets import Budgets, Ticket
 from directpost.publishing.drafts import creator_facts_from_info, draft_from_choices
 from directpost.rules.model import AppPolicy
 from directpost.rules.validate import validate
@@ -277,8 +277,14 @@ async def _publish(ctx: PublishContext, post_id: int, holder: str) -> None:
             return
         _check_caps_or_finish(ctx, post_id)
         token = await _access_token(ctx, client, account_id)
-        await _revalidate(ctx, client, post_id, open_id, token)
-        attempt_id = await _init(ctx, client, post_id, open_id, token)
+        # The init's budget first (6/min, the scarce one): a post that must wait for it gives
+        # the worker back before spending a creator_info call or writing an attempt.
+        init_ticket = await _spend(ctx, open_id, "init")
+        try:
+            await _revalidate(ctx, client, post_id, open_id, token)
+            attempt_id = await _init(ctx, client, post_id, open_id, token)
+        finally:
+            await _settle(ctx, init_ticket)
         await _after_init(ctx, client, post_id, attempt_id, open_id, account_id)
 
 
@@ -363,17 +369,24 @@ def _retry_delay(ctx: PublishContext, *, post_tries: int) -> float:
     return _backoff(ctx.timing.retry_base_s, ctx.timing.retry_max_s, post_tries)
 
 
-async def _spend(ctx: PublishContext, open_id: str, family: str) -> None:
-    """Wait for this creator's budget (CAP-4); long waits give the worker back."""
+async def _spend(ctx: PublishContext, open_id: str, family: str) -> Ticket | None:
+    """Wait for this creator's budget (CAP-4); long waits give the worker back. The ticket is
+    settled (`_settle`) once the request's answer is back."""
     waited = 0.0
     while True:
-        wait = await asyncio.to_thread(ctx.budgets.try_spend, open_id, family)
+        wait, ticket = await asyncio.to_thread(ctx.budgets.try_reserve, open_id, family)
         if wait <= 0:
-            return
+            return ticket
         if waited + wait > ctx.timing.inline_wait_s:
             raise _Reschedule(wait)
         await ctx.sleep(wait)
         waited += wait
+
+
+async def _settle(ctx: PublishContext, ticket: Ticket | None) -> None:
+    """Count the request from when its answer came back (see `Budgets.settle`)."""
+    if ticket is not None:
+        await asyncio.to_thread(ctx.budgets.settle, ticket)
 
 
 def _api_retry(ctx: PublishContext, post_id: int, exc: Exception) -> _Reschedule:
@@ -389,7 +402,7 @@ async def _revalidate(
     ctx: PublishContext, client: Any, post_id: int, open_id: str, token: str
 ) -> None:
     """Fresh creator_info, then the stored choices against it: they must still hold."""
-    await _spend(ctx, open_id, "creator_info")
+    ticket = await _spend(ctx, open_id, "creator_info")
     try:
         # https://developers.tiktok.com/doc/content-posting-api-reference-query-creator-info
         info = await client.creator_info(access_token=token)
@@ -403,6 +416,8 @@ async def _revalidate(
         raise _Finish(
             outcomes.init_error_outcome(exc.code), code=exc.code, log_id=exc.log_id
         ) from exc
+    finally:
+        await _settle(ctx, ticket)
     facts = creator_facts_from_info(info)
     with ctx.factory() as session:
         post = _must(session, post_id)
@@ -448,7 +463,7 @@ async def _init(ctx: PublishContext, client: Any, post_id: int, open_id: str, to
         attempt_id = attempt.id
         request = _init_request(ctx.settings, post, source_kind, media_token)
     # The attempt row (init_sent) is committed: from here on a crash leaves an ambiguous trace.
-    await _spend(ctx, open_id, "init")
+    # (The init's budget was reserved by the caller, before creator_info.)
     try:
         answer = await _send_init(client, token, request)
     except (tiktok.TransportError, tiktok.ServerError) as exc:
@@ -654,7 +669,7 @@ async def _track(ctx: PublishContext, post_id: int) -> None:
         raise _Finish(outcomes.UNKNOWN_FAILURE, code="no_publish_id")
     async with ctx.client() as client:
         token = await _access_token(ctx, client, account_id)
-        await _spend(ctx, open_id, "status")
+        ticket = await _spend(ctx, open_id, "status")
         try:
             # https://developers.tiktok.com/doc/content-posting-api-reference-get-video-status
             status = await client.fetch_status(access_token=token, publish_id=publish_id)
@@ -665,6 +680,8 @@ async def _track(ctx: PublishContext, post_id: int) -> None:
             ) from exc
         except tiktok.APIError as exc:
             raise _Finish(outcomes.UNKNOWN_FAILURE, code=exc.code, log_id=exc.log_id) from exc
+        finally:
+            await _settle(ctx, ticket)
         if cancel and pull and status.status == "PROCESSING_DOWNLOAD":
             try:
                 # https://developers.tiktok.com/doc/content-posting-api-reference-cancel-post

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -25,9 +26,9 @@ from starlette.concurrency import run_in_threadpool
 from directpost import rules
 from directpost.config import Settings
 from directpost.publishing.budgets import Budgets, budgets_from_settings
-from directpost.rules import ComposeState, CreatorFacts
+from directpost.rules import CreatorFacts
 from directpost.store import uploads as upload_store
-from directpost.store.accounts import TikTokAccount
+from directpost.store.accounts import Person, TikTokAccount
 from directpost.store.crypto import TokenCipher
 from directpost.store.uploads import Upload, UploadNotFoundError
 from directpost.tiktok import (
@@ -200,12 +201,50 @@ def _load_upload(db: Session, *, person_id: int, upload_id: str) -> Upload | Non
         return None
 
 
-def _page_context(state: ComposeState, upload: Upload | None, draft: rules.Draft) -> dict[str, Any]:
-    return {"state": state, "upload": upload, "draft": draft}
+@dataclasses.dataclass(frozen=True, slots=True)
+class ComposeRequest:
+    """What both Post page routes work with: the request, who asks, for which TikTok account,
+    and the app's services to ask TikTok and the database."""
+
+    request: Request
+    person: Person
+    account: TikTokAccount
+    db: Session
+    factory: sessionmaker[Session]
+    cipher: TokenCipher
+    settings: Settings
+
+    async def creator_info_now(self) -> CreatorFacts:
+        """creator_info asked of TikTok now, and kept for this account's control updates."""
+        creator = await creator_info_now(
+            self.request, self.account, self.db, self.factory, self.cipher, self.settings
+        )
+        _remember(self.request, self.account, creator)
+        return creator
+
+    async def render_compose(
+        self,
+        template: str,
+        creator: CreatorFacts,
+        upload_id: str,
+        make_draft: Callable[[rules.MediaFacts], rules.Draft],
+    ) -> Response:
+        """`template` rendered from `rules.compose_state` for the draft over the chosen upload."""
+        chosen, media, policy = await run_in_threadpool(
+            lambda: _upload_and_policy(
+                self.db,
+                person_id=self.person.id,
+                upload_id=upload_id,
+                settings=self.settings,
+                open_id=self.account.open_id,
+            )
+        )
+        draft = make_draft(media)
+        state = rules.compose_state(creator, draft, policy)
+        return render(self.request, template, {"state": state, "upload": chosen, "draft": draft})
 
 
-@router.get("/compose", response_class=HTMLResponse)
-async def compose_page(
+async def _compose_request(
     request: Request,
     person: CurrentPerson,
     account: CurrentAccount,
@@ -213,11 +252,19 @@ async def compose_page(
     factory: SessionFactoryDep,
     cipher: CipherDep,
     settings: SettingsDep,
-    upload: str = "",
-) -> Response:
+) -> ComposeRequest:
+    return ComposeRequest(request, person, account, db, factory, cipher, settings)
+
+
+ComposeRequestDep = Annotated[ComposeRequest, Depends(_compose_request)]
+
+
+@router.get("/compose", response_class=HTMLResponse)
+async def compose_page(compose: ComposeRequestDep, upload: str = "") -> Response:
     """The Post page, built from a creator_info fetched for this render (UX-1)."""
+    request = compose.request
     try:
-        creator = await creator_info_now(request, account, db, factory, cipher, settings)
+        creator = await compose.creator_info_now()
     except CreatorInfoUnavailableError as exc:
         request.session.pop(SNAPSHOT_KEY, None)
         return render(
@@ -232,49 +279,32 @@ async def compose_page(
             },
             status_code=503,
         )
-    _remember(request, account, creator)
-    chosen, media, policy = await run_in_threadpool(
-        lambda: _upload_and_policy(
-            db, person_id=person.id, upload_id=upload, settings=settings, open_id=account.open_id
-        )
+    return await compose.render_compose(
+        "compose/page.html", creator, upload, lambda media: rules.Draft(media=media)
     )
-    draft = rules.Draft(media=media)
-    state = rules.compose_state(creator, draft, policy)
-    return render(request, "compose/page.html", _page_context(state, chosen, draft))
 
 
 @router.post("/compose/state", response_class=HTMLResponse)
-async def compose_controls(
-    request: Request,
-    person: CurrentPerson,
-    account: CurrentAccount,
-    db: DbSession,
-    factory: SessionFactoryDep,
-    cipher: CipherDep,
-    settings: SettingsDep,
-) -> Response:
+async def compose_controls(compose: ComposeRequestDep) -> Response:
     """The page's controls re-rendered for the form as it is now (no rule runs in the browser)."""
-    form = await request.form()
-    creator = _remembered(request, account)
+    form = await compose.request.form()
+    creator = _remembered(compose.request, compose.account)
     if creator is None:  # page rendered for another account, or the session is new
         try:
-            creator = await creator_info_now(request, account, db, factory, cipher, settings)
+            creator = await compose.creator_info_now()
         except CreatorInfoUnavailableError as exc:
             return HTMLResponse(
                 f'<p class="notice notice-error" role="alert">{escape(str(exc))}</p>',
                 status_code=503,
             )
-        _remember(request, account, creator)
     raw_id = form.get("upload_id")
     upload_id = raw_id if isinstance(raw_id, str) else ""
-    chosen, media, policy = await run_in_threadpool(
-        lambda: _upload_and_policy(
-            db, person_id=person.id, upload_id=upload_id, settings=settings, open_id=account.open_id
-        )
+    return await compose.render_compose(
+        "compose/_controls.html",
+        creator,
+        upload_id,
+        lambda media: compose_form.parse_draft(form, media=media),
     )
-    draft = compose_form.parse_draft(form, media=media)
-    state = rules.compose_state(creator, draft, policy)
-    return render(request, "compose/_controls.html", _page_context(state, chosen, draft))
 
 
 @router.get("/compose/preview", response_class=HTMLResponse)

@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from directpost.media import checks
@@ -35,6 +36,7 @@ from directpost.media.storage import (
 )
 from directpost.rules import limits
 from directpost.store import uploads as upload_store
+from directpost.store.accounts import Person
 from directpost.store.uploads import NewFile, Upload, UploadFile, UploadNotFoundError
 from directpost.web.deps import CurrentPerson, DbSession, SettingsDep
 from directpost.web.i18n import _
@@ -79,6 +81,24 @@ class NewUploadBody(BaseModel):
 
 def _problem(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def _own_upload(db: Session, person: Person, upload_id: str) -> Upload | JSONResponse:
+    """The person's upload, or the 404 answer to give (nobody reaches anyone else's, USE-2)."""
+    try:
+        return upload_store.get_upload(db, person_id=person.id, upload_id=upload_id)
+    except UploadNotFoundError as exc:
+        return _problem(404, str(exc))
+
+
+def _own_file(
+    db: Session, person: Person, upload_id: str, file_id: str
+) -> UploadFile | JSONResponse:
+    """A file of the person's upload, or the 404 answer to give (USE-2)."""
+    try:
+        return upload_store.get_file(db, person_id=person.id, upload_id=upload_id, file_id=file_id)
+    except UploadNotFoundError as exc:
+        return _problem(404, str(exc))
 
 
 def _received(store: MediaStore, upload_file: UploadFile) -> int:
@@ -160,10 +180,9 @@ def upload_status(
     upload_id: str, person: CurrentPerson, db: DbSession, store: MediaStoreDep
 ) -> JSONResponse:
     """How much of each file has arrived and what the checks found (resume from here)."""
-    try:
-        upload = upload_store.get_upload(db, person_id=person.id, upload_id=upload_id)
-    except UploadNotFoundError as exc:
-        return _problem(404, str(exc))
+    upload = _own_upload(db, person, upload_id)
+    if isinstance(upload, JSONResponse):
+        return upload
     return JSONResponse(upload_json(upload, store))
 
 
@@ -178,12 +197,9 @@ async def put_chunk(
     offset: Annotated[int, Query(ge=0)],
 ) -> JSONResponse:
     """Write one chunk at `offset`; it must continue exactly where the stored bytes end."""
-    try:
-        upload_file = upload_store.get_file(
-            db, person_id=person.id, upload_id=upload_id, file_id=file_id
-        )
-    except UploadNotFoundError as exc:
-        return _problem(404, str(exc))
+    upload_file = _own_file(db, person, upload_id, file_id)
+    if isinstance(upload_file, JSONResponse):
+        return upload_file
     if upload_file.upload.state != "receiving":
         return _problem(409, _("This upload is complete already."), received=upload_file.size)
     declared = request.headers.get("content-length")
@@ -262,10 +278,9 @@ async def finish_upload(
     upload_id: str, person: CurrentPerson, db: DbSession, store: MediaStoreDep
 ) -> JSONResponse:
     """Check the complete files; answers the upload with state "ready" or "rejected"."""
-    try:
-        upload = upload_store.get_upload(db, person_id=person.id, upload_id=upload_id)
-    except UploadNotFoundError as exc:
-        return _problem(404, str(exc))
+    upload = _own_upload(db, person, upload_id)
+    if isinstance(upload, JSONResponse):
+        return upload
     if upload.state in ("ready", "rejected"):
         return JSONResponse(upload_json(upload, store))
     missing = [f.filename for f in upload.files if _received(store, f) < f.size]
@@ -288,10 +303,9 @@ def delete_upload(
     upload_id: str, person: CurrentPerson, db: DbSession, store: MediaStoreDep
 ) -> Response:
     """Remove an upload and its bytes."""
-    try:
-        upload = upload_store.get_upload(db, person_id=person.id, upload_id=upload_id)
-    except UploadNotFoundError as exc:
-        return _problem(404, str(exc))
+    upload = _own_upload(db, person, upload_id)
+    if isinstance(upload, JSONResponse):
+        return upload
     keys = [upload_store.storage_key(upload.id, f.id) for f in upload.files]
     upload_store.delete_upload(db, person_id=person.id, upload_id=upload_id)
     for key in keys:
@@ -309,12 +323,9 @@ async def upload_file_bytes(
     store: MediaStoreDep,
 ) -> Response:
     """The file exactly as uploaded, for the preview player and carousel (UX-5a, UX-5b)."""
-    try:
-        upload_file = upload_store.get_file(
-            db, person_id=person.id, upload_id=upload_id, file_id=file_id
-        )
-    except UploadNotFoundError as exc:
-        return _problem(404, str(exc))
+    upload_file = _own_file(db, person, upload_id, file_id)
+    if isinstance(upload_file, JSONResponse):
+        return upload_file
     if not upload_file.storage_key:
         return _problem(404, _("This file has not been uploaded completely yet."))
     media_type = (
