@@ -23,7 +23,7 @@ CRASH_TIMING = replace(
 
 def main() -> None:
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     ctx = context_from_settings(settings, timing=replace(CRASH_TIMING))
     worker = Worker(
         ctx=ctx,

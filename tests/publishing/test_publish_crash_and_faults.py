@@ -181,7 +181,7 @@ async def test_killed_workers_under_faults_leave_every_post_final_and_posted_onc
     ]
     by_publish = Counter(p["publish_id"] for p in tiktok_posts)
     assert len(tiktok_posts) == len(ids), "exactly one TikTok post per published post"
-    assert sorted(by_publish) == sorted(p.publish_id for p in posts)
+    assert sorted(by_publish) == sorted(str(p.publish_id) for p in posts)
     assert set(by_publish.values()) == {1}
     refused = [r for r in state["refused"] if "rate_limit" in str(r)]
     assert refused == [], "no request refused for exceeding a rate limit"
