@@ -47,6 +47,10 @@ class ReadRecorder(io.RawIOBase):
         self.read_sizes.append(size)
         return self._f.read(size)
 
+    def readinto(self, buffer: memoryview) -> int:
+        self.read_sizes.append(len(buffer))
+        return self._f.readinto(buffer)
+
     def seek(self, offset: int, whence: int = 0) -> int:
         return self._f.seek(offset, whence)
 
@@ -163,3 +167,31 @@ def test_a_host_that_accepts_without_progress_does_not_loop_forever(
             chunk_size=CHUNK,
             max_attempts=3,
         )
+
+
+class ReadOnlyFile:
+    """A minimal file-like with read/seek/tell but no readinto (the library's fallback path)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._f = io.BytesIO(data)
+        self.read_sizes: list[int] = []
+
+    def read(self, size: int = -1) -> bytes:
+        self.read_sizes.append(size)
+        return self._f.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._f.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+
+def test_a_file_object_without_readinto_is_streamed_with_bounded_reads(
+    tk: Driven, fake: FakeTikTok, video: Path
+) -> None:
+    url = fake.new_upload("u-plain", SIZE)
+    plain = ReadOnlyFile(video.read_bytes())
+    tk.upload_file(upload_url=url, file=plain, size=SIZE, chunk_size=CHUNK)  # type: ignore[arg-type]
+    assert plain.read_sizes and max(plain.read_sizes) <= MiB
+    assert fake.uploads["u-plain"].data.getvalue() == video.read_bytes()

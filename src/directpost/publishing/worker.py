@@ -21,9 +21,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -91,6 +91,76 @@ def context_from_settings(
     )
 
 
+class _ThreadLoops:
+    """One event loop and one TikTok client per worker thread, kept from job to job.
+
+    A job is short (a few requests); building a fresh loop and a fresh HTTP client for each
+    one cost more CPU than the job itself (the client's TLS context alone is ~25 ms), which is
+    what limited `bench/publish_scale.py`. The client's connections are reused too.
+    """
+
+    def __init__(self, ctx: pipeline.PublishContext) -> None:
+        self._ctx = ctx
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: dict[int | None, tuple[asyncio.AbstractEventLoop, _KeptClient]] = {}
+
+    def run(self, post_id: int) -> None:
+        local = self._local
+        loop: asyncio.AbstractEventLoop | None = getattr(local, "loop", None)
+        if loop is None or loop.is_closed():
+            loop = asyncio.new_event_loop()
+            kept = _KeptClient(self._ctx.client)
+            local.loop, local.ctx = loop, replace(self._ctx, client=kept)
+            with self._lock:
+                self._all[threading.get_ident()] = (loop, kept)
+        loop.run_until_complete(pipeline.advance(local.ctx, post_id))
+
+    def close_current(self) -> None:
+        """Close this thread's loop and client (a runner thread calls it as it ends)."""
+        with self._lock:
+            found = self._all.pop(threading.get_ident(), None)
+        self._local.loop = None
+        if found is not None:
+            loop, kept = found
+            try:
+                loop.run_until_complete(kept.aclose())
+                pending = asyncio.all_tasks(loop)
+                for task in pending:
+                    task.cancel()
+                if pending:
+                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
+            finally:
+                loop.close()
+
+
+class _KeptClient:
+    """`ctx.client` for one thread: the same open client each time, closed only at the end."""
+
+    def __init__(self, make: Callable[[], AbstractAsyncContextManager[Any]]) -> None:
+        self._make = make
+        self._manager: AbstractAsyncContextManager[Any] | None = None
+        self._client: Any = None
+
+    def __call__(self) -> AbstractAsyncContextManager[Any]:
+        return self._borrow()
+
+    @contextlib.asynccontextmanager
+    async def _borrow(self) -> AsyncIterator[Any]:
+        if self._manager is None:
+            manager = self._make()
+            self._client = await manager.__aenter__()
+            self._manager = manager
+        yield self._client
+
+    async def aclose(self) -> None:
+        manager, self._manager, self._client = self._manager, None, None
+        if manager is not None:
+            await manager.__aexit__(None, None, None)
+
+
 @dataclass
 class Worker:
     """Worker threads plus a sweeper over one queue, in this process."""
@@ -103,12 +173,14 @@ class Worker:
     stop_event: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _task: Any = None
+    _loops: Any = None
 
     def __post_init__(self) -> None:
-        ctx = self.ctx
+        self._loops = _ThreadLoops(self.ctx)
+        loops = self._loops
 
         def advance_post(post_id: int) -> None:
-            asyncio.run(pipeline.advance(ctx, post_id))
+            loops.run(post_id)
 
         self._task = self.huey.task(name="directpost.advance_post")(advance_post)
 
@@ -149,6 +221,7 @@ class Worker:
                 self.huey.execute(task)
             except Exception:  # a job's failure is recorded on its post; keep working
                 log.exception("a publish job raised")
+        self._loops.close_current()
 
     def start(self) -> Worker:
         self.stop_event.clear()
