@@ -8,15 +8,15 @@ browser), and take creator facts only from a creator_info fetched for this very 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from directpost import rules
 from directpost.config import Settings
+from directpost.publishing import pipeline
 from directpost.rules import AppPolicy, CreatorFacts, Draft, MediaFacts
-from directpost.store import posts as post_store
 from directpost.store.base import utcnow
 from directpost.store.uploads import Upload
 from directpost.tiktok import CreatorCannotPostError, CreatorInfo
@@ -132,17 +132,8 @@ def blocked_creator_facts(
 def app_policy(
     session: Session, *, settings: Settings, open_id: str, now: datetime | None = None
 ) -> AppPolicy:
-    """What the app may do for this creator now: audit status and the rolling creator cap."""
-    since = (now or utcnow()) - timedelta(hours=24)
-    recent = post_store.creators_posted_since(session, since=since)
-    cap = (
-        settings.creator_cap_per_day
-        if settings.app_audited
-        else min(5, settings.creator_cap_per_day)
-    )
-    return AppPolicy(
-        audited=settings.app_audited,
-        creator_cap=cap,
-        creators_posted_24h=len(recent),
-        creator_posted_24h=open_id in recent,
-    )
+    """What the app may do for this creator now: audit status and the rolling creator cap.
+
+    The same standing the publish job checks again when it runs (CAP-1), from one function.
+    """
+    return pipeline.app_policy(session, settings, open_id=open_id, now=now or utcnow())
