@@ -133,9 +133,12 @@ async def advance(ctx: PublishContext, post_id: int) -> str | None:
             session, post_id=post_id, holder=holder, ttl=ctx.timing.claim_ttl, now=now
         ):
             return None
+        # Read the post in the claim's transaction: one round of database work less per job.
+        post = store.get_post(session, post_id=post_id)
+        seen = (post.state, post.due_at) if post is not None else None
     beat = asyncio.create_task(_heartbeat(ctx, post_id, holder))
     try:
-        return await _advance_claimed(ctx, post_id, holder)
+        return await _advance_claimed(ctx, post_id, seen, now)
     finally:
         beat.cancel()
         with ctx.factory() as session, session.begin():
@@ -165,20 +168,19 @@ async def _heartbeat(ctx: PublishContext, post_id: int, holder: str) -> None:
         await asyncio.to_thread(renew)
 
 
-async def _advance_claimed(ctx: PublishContext, post_id: int, holder: str) -> str | None:
-    with ctx.factory() as session:
-        post = store.get_post(session, post_id=post_id)
-        if post is None:
-            return None
-        state = post.state
-        now = ctx.clock()
-        if state in store.FINAL_STATES:
-            return state
-        if post.due_at > now:
-            return state
+async def _advance_claimed(
+    ctx: PublishContext, post_id: int, seen: tuple[str, datetime] | None, now: datetime
+) -> str | None:
+    """`seen`: the post's state and due time, read under the claim just taken."""
+    if seen is None:
+        return None
+    state, due_at = seen
+    if state in store.FINAL_STATES or due_at > now:
+        return state
+    after: str | None = None
     try:
         if state in (store.SCHEDULED, store.QUEUED, store.PUBLISHING):
-            await _publish(ctx, post_id, holder)
+            await _publish(ctx, post_id)
         else:
             await _track(ctx, post_id)
     except _Reschedule as again:
@@ -192,9 +194,8 @@ async def _advance_claimed(ctx: PublishContext, post_id: int, holder: str) -> st
             post = store.get_post(session, post_id=post_id)
             if post is not None and post.state not in (store.PUBLISHING,):
                 store.release_lease(session, account_id=post.account_id, post_id=post_id)
-    with ctx.factory() as session:
-        post = store.get_post(session, post_id=post_id)
-        return post.state if post is not None else None
+            after = post.state if post is not None else None
+    return after
 
 
 def _reschedule(ctx: PublishContext, post_id: int, again: _Reschedule) -> None:
@@ -236,7 +237,7 @@ def _apply_finish(session: Session, ctx: PublishContext, post: store.Post, done:
 # --------------------------------------------------------------------------- starting a publish
 
 
-async def _publish(ctx: PublishContext, post_id: int, holder: str) -> None:
+async def _publish(ctx: PublishContext, post_id: int) -> None:
     now = ctx.clock()
     with ctx.factory() as session, session.begin():
         post = _must(session, post_id)
@@ -253,29 +254,35 @@ async def _publish(ctx: PublishContext, post_id: int, holder: str) -> None:
                 if attempt.state == store.INIT_SENT:
                     attempt.state = store.AMBIGUOUS
                     store.revoke_attempt_url(attempt, now=now)
-    with ctx.factory() as session, session.begin():
-        post = _must(session, post_id)
-        if not store.try_take_lease(
+        # In the same transaction (it commits either way: the revocations above stand even
+        # when another post holds the lease): take the creator's lease, then check the caps.
+        leased = store.try_take_lease(
             session,
             account_id=post.account_id,
             post_id=post.id,
             holder=f"post-{post.id}",
             ttl=ctx.timing.lease_ttl,
             now=now,
-        ):
-            raise _Reschedule(ctx.timing.lease_busy_retry.total_seconds())
-        if post.state != store.PUBLISHING:
-            store.set_state(post, state=store.PUBLISHING, now=now)
-            post.started_at = post.started_at or now
+        )
+        problem = None
+        if leased:
+            if post.state != store.PUBLISHING:
+                store.set_state(post, state=store.PUBLISHING, now=now)
+                post.started_at = post.started_at or now
+            if confirmed is None:
+                problem = cap_problem(session, ctx.settings, post, now)
         open_id = post.open_id
         account_id = post.account_id
+    if not leased:
+        raise _Reschedule(ctx.timing.lease_busy_retry.total_seconds())
+    if problem is not None:
+        raise _Finish(outcomes.Outcome(store.TRY_LATER, problem), code="cap")
     confirmed_id = confirmed.id if confirmed is not None else None
 
     async with ctx.client() as client:
         if confirmed_id is not None:
             await _after_init(ctx, client, post_id, confirmed_id, open_id, account_id)
             return
-        _check_caps_or_finish(ctx, post_id)
         token = await _access_token(ctx, client, account_id)
         # The init's budget first (6/min, the scarce one): a post that must wait for it gives
         # the worker back before spending a creator_info call or writing an attempt.
@@ -340,14 +347,6 @@ def cap_problem(
                 "try again tomorrow."
             )
     return None
-
-
-def _check_caps_or_finish(ctx: PublishContext, post_id: int) -> None:
-    with ctx.factory() as session:
-        post = _must(session, post_id)
-        problem = cap_problem(session, ctx.settings, post, ctx.clock())
-    if problem is not None:
-        raise _Finish(outcomes.Outcome(store.TRY_LATER, problem), code="cap")
 
 
 async def _access_token(ctx: PublishContext, client: Any, account_id: int) -> str:
@@ -612,12 +611,16 @@ async def _after_init(
     ctx: PublishContext, client: Any, post_id: int, attempt_id: int, open_id: str, account_id: int
 ) -> None:
     """Send the bytes when TikTok waits for them (FILE_UPLOAD), then hand over to tracking."""
-    with ctx.factory() as session:
+    with ctx.factory() as session, session.begin():
         attempt = session.get(store.PublishAttempt, attempt_id)
         assert attempt is not None
-        needs_upload = attempt.source == "FILE_UPLOAD" and not attempt.upload_done
         upload_url = attempt.upload_url
+        needs_upload = attempt.source == "FILE_UPLOAD" and not attempt.upload_done
         post = _must(session, post_id)
+        if not (needs_upload and upload_url):
+            # Nothing to send (TikTok pulls): tracking starts in this same transaction.
+            _start_tracking(session, ctx, post, account_id)
+            return
         key = str(post.media[0]["key"]) if post.media else ""
         content_type = str(post.media[0].get("content_type") or "") if post.media else ""
     if needs_upload and upload_url:
@@ -636,17 +639,23 @@ async def _after_init(
             attempt = session.get(store.PublishAttempt, attempt_id)
             assert attempt is not None
             attempt.upload_done = True
-    now = ctx.clock()
     with ctx.factory() as session, session.begin():
-        post = _must(session, post_id)
-        store.set_state(
-            post,
-            state=store.PROCESSING,
-            due_at=now + timedelta(seconds=ctx.timing.poll_first_s),
-            now=now,
-        )
-        post.tries = 0
-        store.release_lease(session, account_id=account_id, post_id=post_id)
+        _start_tracking(session, ctx, _must(session, post_id), account_id)
+
+
+def _start_tracking(
+    session: Session, ctx: PublishContext, post: store.Post, account_id: int
+) -> None:
+    """The publish is with TikTok: look at its status soon, and free the creator's lease."""
+    now = ctx.clock()
+    store.set_state(
+        post,
+        state=store.PROCESSING,
+        due_at=now + timedelta(seconds=ctx.timing.poll_first_s),
+        now=now,
+    )
+    post.tries = 0
+    store.release_lease(session, account_id=account_id, post_id=post.id)
 
 
 # --------------------------------------------------------------------------- tracking
