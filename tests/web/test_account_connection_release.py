@@ -10,49 +10,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx2
 import pytest
 from fastapi import APIRouter
 
-from directpost.tiktok import AsyncTikTokClient
 from directpost.web.deps import AccessToken
 from tests.fixtures.live import AppClient, api_sign_in
+from tests.web.helpers import PoolWatchingTransport, watching_tiktok_calls
 
 pytestmark = pytest.mark.anyio
 
 
-class PoolWatchingTransport(httpx2.AsyncHTTPTransport):
-    """The real HTTP transport, noting the app's checked-out connections at each TikTok call."""
-
-    def __init__(self, app_client: AppClient) -> None:
-        super().__init__()
-        self.app = app_client.app
-        self.seen: list[tuple[str, int]] = []
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        self.seen.append((request.url.path, self.app.state.engine.pool.checkedout()))
-        return await super().handle_async_request(request)
-
-
 @pytest.fixture
 async def watched(app_client: AppClient) -> AsyncIterator[PoolWatchingTransport]:
-    """The app's TikTok client, rebuilt on a transport that watches the connection pool."""
-    settings = app_client.settings
-    transport = PoolWatchingTransport(app_client)
-    original = app_client.app.state.tiktok_client
-    client = AsyncTikTokClient(
-        client_key=settings.tiktok_client_key,
-        client_secret=settings.tiktok_client_secret.get_secret_value(),
-        auth_base_url=settings.tiktok_auth_base_url,
-        api_base_url=settings.tiktok_api_base_url,
-        transport=transport,
-    )
-    app_client.app.state.tiktok_client = client
-    try:
+    async with watching_tiktok_calls(app_client) as transport:
         yield transport
-    finally:
-        app_client.app.state.tiktok_client = original
-        await client.aclose()
 
 
 async def test_post_page_holds_no_database_connection_while_tiktok_answers(
@@ -64,7 +35,7 @@ async def test_post_page_holds_no_database_connection_while_tiktok_answers(
     page = await app_client.client.get("/compose")
 
     assert page.status_code == 200, page.text
-    creator_info_calls = [held for path, held in watched.seen if "creator_info" in path]
+    creator_info_calls = watched.creator_info_holds()
     assert creator_info_calls == [0]
 
 

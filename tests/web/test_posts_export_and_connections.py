@@ -3,89 +3,35 @@ and the DG-5 export carries every post with its consent record and its attempts.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 
 from directpost.store import posts as store
 from directpost.store.base import utcnow
-from directpost.tiktok import AsyncTikTokClient
-from tests.fixtures.live import AppClient, Personas, fetch_csrf
+from tests.fixtures.live import Personas, fetch_csrf
 from tests.fixtures.media_files import make_video
+from tests.web.helpers import PoolWatchingTransport, upload_ready_video, watching_tiktok_calls
 
 pytestmark = pytest.mark.anyio
 
 
-class PoolWatchingTransport(httpx2.AsyncHTTPTransport):
-    """The real HTTP transport, noting the app's checked-out connections at each TikTok call."""
-
-    def __init__(self, app_client: AppClient) -> None:
-        super().__init__()
-        self.app = app_client.app
-        self.seen: list[tuple[str, int]] = []
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        self.seen.append((request.url.path, self.app.state.engine.pool.checkedout()))
-        return await super().handle_async_request(request)
-
-    def creator_info_holds(self) -> list[int]:
-        return [held for path, held in self.seen if "creator_info" in path]
-
-
 @pytest.fixture
 async def watched(personas: Personas) -> AsyncIterator[PoolWatchingTransport]:
-    app_client = personas.app
-    settings = app_client.settings
-    transport = PoolWatchingTransport(app_client)
-    original = app_client.app.state.tiktok_client
-    client = AsyncTikTokClient(
-        client_key=settings.tiktok_client_key,
-        client_secret=settings.tiktok_client_secret.get_secret_value(),
-        auth_base_url=settings.tiktok_auth_base_url,
-        api_base_url=settings.tiktok_api_base_url,
-        transport=transport,
-    )
-    app_client.app.state.tiktok_client = client
-    try:
+    async with watching_tiktok_calls(personas.app) as transport:
         yield transport
-    finally:
-        app_client.app.state.tiktok_client = original
-        await client.aclose()
-
-
-async def _upload(client: httpx2.AsyncClient, csrf: str, path: Path) -> str:
-    data = await asyncio.to_thread(path.read_bytes)
-    created = await client.post(
-        "/uploads",
-        json={
-            "kind": "video",
-            "files": [{"name": "c.mp4", "size": len(data), "type": "video/mp4"}],
-        },
-        headers={"x-csrf-token": csrf},
-    )
-    assert created.status_code == 201, created.text
-    upload = created.json()
-    put = await client.put(
-        f"/uploads/{upload['id']}/files/{upload['files'][0]['id']}?offset=0",
-        content=data,
-        headers={"x-csrf-token": csrf, "content-type": "application/octet-stream"},
-    )
-    assert put.status_code == 200, put.text
-    done = await client.post(f"/uploads/{upload['id']}/finish", headers={"x-csrf-token": csrf})
-    assert done.json()["state"] == "ready", done.text
-    return str(upload["id"])
 
 
 async def _publish(personas: Personas, tmp_path: Path) -> tuple[str, int]:
     client = personas.creator
     csrf = await fetch_csrf(client, "/posts")
-    upload_id = await _upload(client, csrf, make_video(tmp_path / "v.mp4", seconds=1.0))
+    upload_id = await upload_ready_video(
+        client, csrf, make_video(tmp_path / "v.mp4", seconds=1.0), name="c.mp4"
+    )
     answer = await client.post(
         "/posts",
         data={

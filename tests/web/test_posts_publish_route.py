@@ -5,7 +5,6 @@ The page can be bypassed; the server cannot: these tests post the form directly 
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -15,32 +14,9 @@ import pytest
 from directpost.store import posts as store
 from tests.fixtures.live import Personas, fetch_csrf
 from tests.fixtures.media_files import make_video
+from tests.web.helpers import upload_ready_video
 
 pytestmark = pytest.mark.anyio
-
-
-async def _upload_video(client: httpx2.AsyncClient, csrf: str, path: Path) -> str:
-    data = await asyncio.to_thread(path.read_bytes)
-    created = await client.post(
-        "/uploads",
-        json={
-            "kind": "video",
-            "files": [{"name": "clip.mp4", "size": len(data), "type": "video/mp4"}],
-        },
-        headers={"x-csrf-token": csrf},
-    )
-    assert created.status_code == 201, created.text
-    upload = created.json()
-    file_id = upload["files"][0]["id"]
-    put = await client.put(
-        f"/uploads/{upload['id']}/files/{file_id}?offset=0",
-        content=data,
-        headers={"x-csrf-token": csrf, "content-type": "application/octet-stream"},
-    )
-    assert put.status_code == 200, put.text
-    done = await client.post(f"/uploads/{upload['id']}/finish", headers={"x-csrf-token": csrf})
-    assert done.json()["state"] == "ready", done.text
-    return str(upload["id"])
 
 
 async def _ready(
@@ -48,7 +24,7 @@ async def _ready(
 ) -> tuple[str, str]:
     client = client or personas.creator
     csrf = await fetch_csrf(client, "/posts")
-    upload_id = await _upload_video(client, csrf, make_video(tmp_path / "v.mp4", seconds=1.0))
+    upload_id = await upload_ready_video(client, csrf, make_video(tmp_path / "v.mp4", seconds=1.0))
     return csrf, upload_id
 
 
