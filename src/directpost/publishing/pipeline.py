@@ -38,7 +38,7 @@ from directpost.media.urls import new_media_token
 from directpost.publishing import outcomes
 from directpost.publishing.budgets import Budgets, Ticket
 from directpost.publishing.drafts import creator_facts_from_info, draft_from_choices
-from directpost.rules.model import AppPolicy
+from directpost.rules.model import AppPolicy, Draft
 from directpost.rules.validate import validate
 from directpost.store import accounts
 from directpost.store import posts as store
@@ -64,8 +64,11 @@ class Timing:
     media_url_ttl: timedelta = timedelta(hours=2)
     retry_base_s: float = 5.0
     retry_max_s: float = 300.0
-    poll_first_s: float = 3.0
-    poll_base_s: float = 3.0
+    # Webhooks say when a post is final; polling is the fallback for a missed one, so it starts
+    # late enough that a delivered webhook makes it unnecessary (under load one can take a few
+    # seconds), and backs off inside the 30/min status budget.
+    poll_first_s: float = 10.0
+    poll_base_s: float = 5.0
     poll_max_s: float = 60.0
     #: Budget waits up to this long happen inside the job; longer ones reschedule it.
     inline_wait_s: float = 5.0
@@ -125,7 +128,12 @@ def _backoff(base: float, cap: float, n: int) -> float:
 
 
 async def advance(ctx: PublishContext, post_id: int) -> str | None:
-    """Take the post one step further; returns its state afterwards (None if not ours now)."""
+    """Take the post one step further; returns its state afterwards (None if not ours now).
+
+    A run costs two transactions besides its own work: the claim (which also reads the post,
+    and lets go at once of a post that is already final: a webhook often finishes a post
+    while its tracking job waits in the queue) and the release at the end.
+    """
     holder = uuid.uuid4().hex
     now = ctx.clock()
     with ctx.factory() as session, session.begin():
@@ -133,17 +141,29 @@ async def advance(ctx: PublishContext, post_id: int) -> str | None:
             session, post_id=post_id, holder=holder, ttl=ctx.timing.claim_ttl, now=now
         ):
             return None
-        # Read the post in the claim's transaction: one round of database work less per job.
         post = store.get_post(session, post_id=post_id)
-        seen = (post.state, post.due_at) if post is not None else None
+        if post is None:
+            return None
+        if post.state in store.FINAL_STATES:
+            store.end_run(session, post_id=post_id, holder=holder)
+            return post.state
+        seen = (post.state, post.due_at)
     beat = asyncio.create_task(_heartbeat(ctx, post_id, holder))
+    after: str | None = None
     try:
-        return await _advance_claimed(ctx, post_id, seen, now)
+        await _advance_claimed(ctx, post_id, seen, now)
     finally:
         beat.cancel()
         with ctx.factory() as session, session.begin():
-            store.release_post_claim(session, post_id=post_id, holder=holder)
-            store.clear_enqueued(session, post_id=post_id)
+            post = store.get_post(session, post_id=post_id)
+            if post is not None:
+                # The creator's lease outlives the run only while the post waits, mid-start,
+                # for the init budget (state publishing).
+                if post.state != store.PUBLISHING:
+                    store.release_lease(session, account_id=post.account_id, post_id=post_id)
+                after = post.state
+            store.end_run(session, post_id=post_id, holder=holder)
+    return after
 
 
 async def _heartbeat(ctx: PublishContext, post_id: int, holder: str) -> None:
@@ -169,15 +189,12 @@ async def _heartbeat(ctx: PublishContext, post_id: int, holder: str) -> None:
 
 
 async def _advance_claimed(
-    ctx: PublishContext, post_id: int, seen: tuple[str, datetime] | None, now: datetime
-) -> str | None:
+    ctx: PublishContext, post_id: int, seen: tuple[str, datetime], now: datetime
+) -> None:
     """`seen`: the post's state and due time, read under the claim just taken."""
-    if seen is None:
-        return None
     state, due_at = seen
-    if state in store.FINAL_STATES or due_at > now:
-        return state
-    after: str | None = None
+    if due_at > now:
+        return
     try:
         if state in (store.SCHEDULED, store.QUEUED, store.PUBLISHING):
             await _publish(ctx, post_id)
@@ -189,13 +206,6 @@ async def _advance_claimed(
         _finish(ctx, post_id, done)
     except accounts.AccountNotConnectedError:
         _finish(ctx, post_id, _Finish(outcomes.DISCONNECTED, code="account_disconnected"))
-    finally:
-        with ctx.factory() as session, session.begin():
-            post = store.get_post(session, post_id=post_id)
-            if post is not None and post.state not in (store.PUBLISHING,):
-                store.release_lease(session, account_id=post.account_id, post_id=post_id)
-            after = post.state if post is not None else None
-    return after
 
 
 def _reschedule(ctx: PublishContext, post_id: int, again: _Reschedule) -> None:
@@ -265,34 +275,40 @@ async def _publish(ctx: PublishContext, post_id: int) -> None:
             now=now,
         )
         problem = None
+        policy = None
         if leased:
             if post.state != store.PUBLISHING:
                 store.set_state(post, state=store.PUBLISHING, now=now)
                 post.started_at = post.started_at or now
             if confirmed is None:
-                problem = cap_problem(session, ctx.settings, post, now)
+                policy = app_policy(session, ctx.settings, open_id=post.open_id, now=now)
+                problem = cap_problem(session, ctx.settings, post, now, policy=policy)
         open_id = post.open_id
         account_id = post.account_id
+        draft = draft_from_choices(post.choices)
+        # Read while the row is at hand; None when it must be refreshed first (under a lock).
+        known_token = accounts.usable_access_token(account, cipher=ctx.cipher, now=now)
     if not leased:
         raise _Reschedule(ctx.timing.lease_busy_retry.total_seconds())
     if problem is not None:
         raise _Finish(outcomes.Outcome(store.TRY_LATER, problem), code="cap")
-    confirmed_id = confirmed.id if confirmed is not None else None
 
     async with ctx.client() as client:
-        if confirmed_id is not None:
-            await _after_init(ctx, client, post_id, confirmed_id, open_id, account_id)
+        if confirmed is not None:
+            await _after_init(ctx, client, post_id, confirmed.id, account_id)
             return
-        token = await _access_token(ctx, client, account_id)
+        assert policy is not None
+        token = known_token or await _access_token(ctx, client, account_id)
         # The init's budget first (6/min, the scarce one): a post that must wait for it gives
         # the worker back before spending a creator_info call or writing an attempt.
         init_ticket = await _spend(ctx, open_id, "init")
         try:
-            await _revalidate(ctx, client, post_id, open_id, token)
-            attempt_id = await _init(ctx, client, post_id, open_id, token)
+            await _revalidate(ctx, client, post_id, open_id, token, draft, policy)
+            attempt_id, tracking = await _init(ctx, client, post_id, account_id, token)
         finally:
             await _settle(ctx, init_ticket)
-        await _after_init(ctx, client, post_id, attempt_id, open_id, account_id)
+        if not tracking:
+            await _after_init(ctx, client, post_id, attempt_id, account_id)
 
 
 def _must(session: Session, post_id: int) -> store.Post:
@@ -320,10 +336,16 @@ def app_policy(session: Session, settings: Settings, *, open_id: str, now: datet
 
 
 def cap_problem(
-    session: Session, settings: Settings, post: store.Post, now: datetime
+    session: Session,
+    settings: Settings,
+    post: store.Post,
+    now: datetime,
+    *,
+    policy: AppPolicy | None = None,
 ) -> str | None:
-    """A plain sentence when a cap forbids starting this post now (CAP-1, CAP-3, CAP-5)."""
-    policy = app_policy(session, settings, open_id=post.open_id, now=now)
+    """A plain sentence when a cap forbids starting this post now (CAP-1, CAP-3, CAP-5).
+    `policy`: `app_policy` for this post's creator at `now`, when the caller has it already."""
+    policy = policy or app_policy(session, settings, open_id=post.open_id, now=now)
     if not policy.creator_posted_24h and policy.creators_posted_24h >= policy.creator_cap:
         return (
             f"{policy.creators_posted_24h} different accounts have already posted through this "
@@ -398,9 +420,16 @@ def _api_retry(ctx: PublishContext, post_id: int, exc: Exception) -> _Reschedule
 
 
 async def _revalidate(
-    ctx: PublishContext, client: Any, post_id: int, open_id: str, token: str
+    ctx: PublishContext,
+    client: Any,
+    post_id: int,
+    open_id: str,
+    token: str,
+    draft: Draft,
+    policy: AppPolicy,
 ) -> None:
-    """Fresh creator_info, then the stored choices against it: they must still hold."""
+    """Fresh creator_info, then the stored choices (`draft`) against it: they must still
+    hold. `policy`: the app's standing (CAP-1), read as this run took the creator's lease."""
     ticket = await _spend(ctx, open_id, "creator_info")
     try:
         # https://developers.tiktok.com/doc/content-posting-api-reference-query-creator-info
@@ -417,12 +446,7 @@ async def _revalidate(
         ) from exc
     finally:
         await _settle(ctx, ticket)
-    facts = creator_facts_from_info(info)
-    with ctx.factory() as session:
-        post = _must(session, post_id)
-        draft = draft_from_choices(post.choices)
-        policy = app_policy(session, ctx.settings, open_id=open_id, now=ctx.clock())
-    problems = validate(facts, draft, policy)
+    problems = validate(creator_facts_from_info(info), draft, policy)
     if problems:
         words = " ".join(p.message for p in problems)
         raise _Finish(
@@ -443,7 +467,11 @@ def _transfer_source(settings: Settings, post: store.Post) -> str:
     return "FILE_UPLOAD" if settings.transfer_mode == "file_upload" else "PULL_FROM_URL"
 
 
-async def _init(ctx: PublishContext, client: Any, post_id: int, open_id: str, token: str) -> int:
+async def _init(
+    ctx: PublishContext, client: Any, post_id: int, account_id: int, token: str
+) -> tuple[int, bool]:
+    """Write the attempt, send the init, store its answer. Returns the attempt's id and whether
+    tracking has started (nothing to upload: TikTok pulls)."""
     now = ctx.clock()
     with ctx.factory() as session, session.begin():
         post = _must(session, post_id)
@@ -479,7 +507,8 @@ async def _init(ctx: PublishContext, client: Any, post_id: int, open_id: str, to
     except tiktok.TikTokError as exc:  # refused before sending (RequestValidationError)
         _mark_rejected(ctx, attempt_id, exc)
         raise _Finish(outcomes.UNKNOWN_FAILURE, code="request_invalid") from exc
-    # Store the publish_id before anything else happens.
+    # Store the publish_id before anything else happens; when TikTok pulls, tracking starts in
+    # the same transaction.
     with ctx.factory() as session, session.begin():
         post = _must(session, post_id)
         attempt_row = session.get(store.PublishAttempt, attempt_id)
@@ -489,7 +518,10 @@ async def _init(ctx: PublishContext, client: Any, post_id: int, open_id: str, to
         attempt_row.upload_url = answer.upload_url
         post.publish_id = answer.publish_id
         post.updated_at = ctx.clock()
-    return attempt_id
+        tracking = attempt_row.source != "FILE_UPLOAD"
+        if tracking:
+            _start_tracking(session, ctx, post, account_id)
+    return attempt_id, tracking
 
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
@@ -608,7 +640,7 @@ def _mark_rejected(ctx: PublishContext, attempt_id: int, exc: Exception) -> None
 
 
 async def _after_init(
-    ctx: PublishContext, client: Any, post_id: int, attempt_id: int, open_id: str, account_id: int
+    ctx: PublishContext, client: Any, post_id: int, attempt_id: int, account_id: int
 ) -> None:
     """Send the bytes when TikTok waits for them (FILE_UPLOAD), then hand over to tracking."""
     with ctx.factory() as session, session.begin():

@@ -176,6 +176,27 @@ def read_tokens(account: TikTokAccount, *, cipher: TokenCipher) -> StoredTokens:
     )
 
 
+def usable_access_token(
+    account: TikTokAccount,
+    *,
+    cipher: TokenCipher,
+    now: datetime,
+    margin: timedelta = REFRESH_MARGIN,
+) -> str | None:
+    """The stored access token when it is good for at least `margin` more, else None (then
+    `fresh_access_token` refreshes it under the lock). Lets a caller that already holds the
+    account row skip a read; raises like `read_tokens` for a disconnected account."""
+    if (
+        account.status != "active"
+        or account.access_token_enc is None
+        or account.access_expires_at is None
+        or account.access_expires_at - now <= margin
+    ):
+        read_tokens(account, cipher=cipher)  # raises AccountNotConnectedError when disconnected
+        return None
+    return cipher.decrypt(account.access_token_enc)
+
+
 # --- writing -------------------------------------------------------------------------------
 
 

@@ -24,13 +24,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    case,
     delete,
     func,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, relationship
 
 from directpost.store.base import Base, UTCDateTime, utcnow
 
@@ -462,6 +463,10 @@ def record_webhook_event(
 # ---------------------------------------------------------------------------------------------
 # Claims (one job per post) and leases (one publish at a time per creator)
 
+#: These statements change rows no caller holds loaded in its session, so the ORM need not
+#: find and update matching objects (its "synchronize" step was a tenth of a worker's CPU).
+_UNSYNCED = {"synchronize_session": False}
+
 
 def try_claim_post(
     session: Session, *, post_id: int, holder: str, ttl: timedelta, now: datetime | None = None
@@ -476,16 +481,24 @@ def try_claim_post(
             | (Post.claimed_until <= now)
             | (Post.claimed_by == holder),
         )
-        .values(claimed_by=holder, claimed_until=now + ttl)
+        .values(claimed_by=holder, claimed_until=now + ttl),
+        execution_options=_UNSYNCED,
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def release_post_claim(session: Session, *, post_id: int, holder: str) -> None:
+def end_run(session: Session, *, post_id: int, holder: str) -> None:
+    """A job's run on the post is over: drop its claim (if still its own) and the enqueued
+    mark, so the sweeper may hand the post to a job again once it is due."""
     session.execute(
         update(Post)
-        .where(Post.id == post_id, Post.claimed_by == holder)
-        .values(claimed_by=None, claimed_until=None)
+        .where(Post.id == post_id)
+        .values(
+            claimed_by=case((Post.claimed_by == holder, None), else_=Post.claimed_by),
+            claimed_until=case((Post.claimed_by == holder, None), else_=Post.claimed_until),
+            enqueued_until=None,
+        ),
+        execution_options=_UNSYNCED,
     )
 
 
@@ -507,7 +520,8 @@ def try_take_lease(
             PublishLease.account_id == account_id,
             (PublishLease.expires_at <= now) | (PublishLease.holder == holder),
         )
-        .values(holder=holder, post_id=post_id, expires_at=expires)
+        .values(holder=holder, post_id=post_id, expires_at=expires),
+        execution_options=_UNSYNCED,
     )
     if taken.rowcount:  # type: ignore[attr-defined]
         return True
@@ -528,7 +542,8 @@ def try_take_lease(
 
 def renew_lease(session: Session, *, holder: str, ttl: timedelta, now: datetime) -> None:
     session.execute(
-        update(PublishLease).where(PublishLease.holder == holder).values(expires_at=now + ttl)
+        update(PublishLease).where(PublishLease.holder == holder).values(expires_at=now + ttl),
+        execution_options=_UNSYNCED,
     )
 
 
@@ -537,15 +552,26 @@ def claim_due_posts(
 ) -> list[int]:
     """Due posts no queue holds a job for; marks them as enqueued for `grace`.
 
-    A post that has not started yet is skipped while another post of the same account holds
-    the account's lease, and at most one such post per account is taken per sweep: they could
-    only wait for the lease ("one publish at a time per creator").
+    One publish at a time per creator: a post that has not started yet is skipped while
+    another post of the same account holds the account's lease or is itself on its way to a
+    worker to start (enqueued by this or another sweeper), and at most one such post per
+    account is taken per sweep. Otherwise the second would only find the lease taken and
+    wait for a later sweep.
     """
+    other_post = aliased(Post)
     busy = (
         select(PublishLease.account_id)
         .where(PublishLease.expires_at > now)
         .where(PublishLease.account_id == Post.account_id)
         .where(PublishLease.post_id != Post.id)
+        .exists()
+    )
+    sibling_starting = (
+        select(other_post.id)
+        .where(other_post.account_id == Post.account_id)
+        .where(other_post.id != Post.id)
+        .where(other_post.state.in_((SCHEDULED, QUEUED)))
+        .where(other_post.enqueued_until > now)
         .exists()
     )
     query = (
@@ -555,42 +581,44 @@ def claim_due_posts(
             Post.due_at <= now,
             (Post.enqueued_until.is_(None)) | (Post.enqueued_until <= now),
             (Post.claimed_until.is_(None)) | (Post.claimed_until <= now),
-            ~(Post.state.in_((SCHEDULED, QUEUED)) & busy),
+            ~(Post.state.in_((SCHEDULED, QUEUED)) & (busy | sibling_starting)),
         )
         .order_by(Post.due_at, Post.id)
         .limit(limit * 5)
     )
     starting: set[int] = set()
-    mine: list[int] = []
+    chosen: list[int] = []
     for post_id, account_id, state in session.execute(query).all():
         if state in (SCHEDULED, QUEUED):
             if account_id in starting:
                 continue
             starting.add(account_id)
-        result = session.execute(
-            update(Post)
-            .where(
-                Post.id == post_id,
-                (Post.enqueued_until.is_(None)) | (Post.enqueued_until <= now),
-            )
-            .values(enqueued_until=now + grace)
-        )
-        if result.rowcount:  # type: ignore[attr-defined]
-            mine.append(post_id)
-        if len(mine) >= limit:
+        chosen.append(post_id)
+        if len(chosen) >= limit:
             break
-    return mine
-
-
-def clear_enqueued(session: Session, *, post_id: int) -> None:
-    session.execute(update(Post).where(Post.id == post_id).values(enqueued_until=None))
+    if not chosen:
+        return []
+    # One statement marks them all; another sweeper may have taken some in between.
+    marked = session.execute(
+        update(Post)
+        .where(
+            Post.id.in_(chosen),
+            (Post.enqueued_until.is_(None)) | (Post.enqueued_until <= now),
+        )
+        .values(enqueued_until=now + grace)
+        .returning(Post.id),
+        execution_options=_UNSYNCED,
+    )
+    taken = set(marked.scalars().all())
+    return [post_id for post_id in chosen if post_id in taken]
 
 
 def release_lease(session: Session, *, account_id: int, post_id: int) -> None:
     session.execute(
         delete(PublishLease).where(
             PublishLease.account_id == account_id, PublishLease.post_id == post_id
-        )
+        ),
+        execution_options=_UNSYNCED,
     )
 
 
