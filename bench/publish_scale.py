@@ -56,7 +56,7 @@ from typing import Any
 
 import httpx2
 from cryptography.fernet import Fernet
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from directpost import tiktok
 from directpost.config import Settings
@@ -325,6 +325,23 @@ class World:
             out[k] = (times[len(times) // 2], times[-1])
         return out
 
+    def init_to_final(self, since: datetime) -> tuple[list[float], int]:
+        """Seconds from each post's last init to its final state (sorted), and how many posts
+        were looked at by a status poll (the fallback for a webhook that came late or never)."""
+        with self.factory() as session:
+            rows = session.execute(
+                select(
+                    store.Post.finished_at,
+                    store.Post.polls,
+                    func.max(store.PublishAttempt.created_at),
+                )
+                .join(store.PublishAttempt, store.PublishAttempt.post_id == store.Post.id)
+                .where(store.PublishAttempt.created_at >= since)
+                .group_by(store.Post.id)
+            ).all()
+        spans = sorted((done - init).total_seconds() for done, _, init in rows if done and init)
+        return spans, sum(1 for _, polls, _ in rows if polls)
+
     def count_429(self) -> int:
         state = self.control.get("/_emulator/state").json()
         return sum(1 for r in state["refused"] if "rate_limit" in json.dumps(r))
@@ -387,6 +404,7 @@ def main() -> None:
     parser.add_argument("--posts-per-creator", type=int, default=10)
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--dump-state", help="write the emulator's final state (JSON) here")
     parser.add_argument(
         "--lead",
         type=float,
@@ -414,6 +432,7 @@ def main() -> None:
         world = World(Path(tmp), database_url=database_url, redis_url=redis_url)
         workers = subprocess.Popen(
             [
+                *(["nice", "-n", os.environ["BENCH_NICE"]] if os.environ.get("BENCH_NICE") else []),
                 sys.executable,
                 "-m",
                 "directpost.cli",
@@ -460,6 +479,9 @@ def main() -> None:
         windows = math.ceil(args.posts_per_creator / INITS_PER_WINDOW) - 1
         minimum = windows * INIT_WINDOW_S + single_s
         timeline = world.init_timeline(started_at)
+        spans, polled = world.init_to_final(started_at)
+        if args.dump_state:
+            Path(args.dump_state).write_text(world.control.get("/_emulator/state").text)
         count_429 = world.count_429()
         states = world.states()
         world.close()
@@ -468,6 +490,10 @@ def main() -> None:
     print(f"minimum allowed by {INITS_PER_WINDOW} inits/min per token: {minimum:.1f} s")
     print(f"ratio {elapsed / minimum:.3f} (target <= 1.2); HTTP 429 answers: {count_429}")
     print(f"final states: {states}")
+    print(
+        f"init to final: p50 {spans[len(spans) // 2]:.1f} s, p90 {spans[len(spans) * 9 // 10]:.1f} s, "
+        f"max {spans[-1]:.1f} s; posts polled (webhook late or lost): {polled}"
+    )
     print(
         "k-th init of a creator, s after the batch was queued (median / latest): "
         + ", ".join(f"{k}: {mid:.1f}/{last:.1f}" for k, (mid, last) in timeline.items())

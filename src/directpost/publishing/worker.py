@@ -28,7 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 from huey import RedisHuey, SqliteHuey
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 from directpost import tiktok
 from directpost.config import Settings
@@ -77,19 +77,12 @@ def _engine(settings: Settings, *, connections: int | None) -> Engine:
     """The database engine for a worker process whose pool holds `connections` at once.
 
     Every worker thread and the sweeper hold a connection at once (a job's heartbeat briefly
-    too), more than the default pool keeps (5): each extra one was opened and closed again per
-    use, and a new PostgreSQL connection costs a server process (a fork and authentication)
-    every time. So the pool keeps one per thread plus the sweeper's; the rare heartbeat
-    overflows. SQLite is unchanged.
+    too): the pool keeps one each, so none is opened and closed per use (a new PostgreSQL
+    connection costs a server process every time); the rare heartbeat overflows.
     """
-    engine = create_engine_from_settings(settings)
-    if connections is None or engine.dialect.name == "sqlite":
-        return engine
-    sized = create_engine(
-        engine.url, pool_pre_ping=True, pool_size=connections, max_overflow=connections
-    )
-    engine.dispose()
-    return sized
+    if connections is None:
+        return create_engine_from_settings(settings)
+    return create_engine_from_settings(settings, pool_size=connections, max_overflow=4)
 
 
 def context_from_settings(

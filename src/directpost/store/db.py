@@ -33,8 +33,19 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
-def create_engine_for_url(url: str) -> Engine:
-    """An engine for a SQLAlchemy URL, with the SQLite pragmas applied on every connection."""
+#: PostgreSQL connections a process keeps open. The web app runs its database work in up to
+#: 40 threads (anyio's default); a burst of TikTok pulls and webhooks used to open and close a
+#: connection (a PostgreSQL process fork) per request beyond SQLAlchemy's default pool of 5.
+DEFAULT_POOL_SIZE = 20
+DEFAULT_MAX_OVERFLOW = 10
+
+
+def create_engine_for_url(
+    url: str, *, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: int = DEFAULT_MAX_OVERFLOW
+) -> Engine:
+    """An engine for a SQLAlchemy URL, with the SQLite pragmas applied on every connection.
+    `pool_size`/`max_overflow`: the connections kept open and the extra ones allowed (not
+    for SQLite)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -46,12 +57,13 @@ def create_engine_for_url(url: str) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
 
 
-def create_engine_from_settings(settings: Settings) -> Engine:
-    """The engine for `settings.resolved_database_url` (SQLite in data_dir by default)."""
-    return create_engine_for_url(settings.resolved_database_url)
+def create_engine_from_settings(settings: Settings, **pool: int) -> Engine:
+    """The engine for `settings.resolved_database_url` (SQLite in data_dir by default);
+    `pool`: `pool_size` and `max_overflow` as for `create_engine_for_url`."""
+    return create_engine_for_url(settings.resolved_database_url, **pool)
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -44,17 +44,18 @@ async def _wait_for_answer(
         with factory() as session:
             return store.media_for_token(session, token=token)
 
-    waited, pause = 0.0, 0.02
+    waited, pause = 0.0, 0.05
     while True:
         grant = await run_in_threadpool(look)
         if grant is None or grant.confirmed:
             return grant
         if waited >= hold:
             return None
-        # Look again soon, then less often: many pulls may wait at once.
+        # Look again soon, then less often: many pulls may wait at once, and each look takes a
+        # database connection the webhooks need too.
         await asyncio.sleep(pause)
         waited += pause
-        pause = min(0.5, pause * 2)
+        pause = min(1.0, pause * 2)
 
 
 @router.api_route("/m/{token}/{filename}", methods=["GET", "HEAD"], response_model=None)
