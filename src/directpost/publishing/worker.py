@@ -37,11 +37,13 @@ from directpost.publishing import pipeline
 from directpost.publishing.budgets import budgets_from_settings
 from directpost.store import posts as store
 from directpost.store.crypto import token_cipher_from_settings
-from directpost.store.db import create_engine_from_settings, create_session_factory
+from directpost.store.db import LeaderLock, create_engine_from_settings, create_session_factory
 
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "directpost-publish"
+#: The advisory lock that elects the one sweeping process (any constant unique to it).
+SWEEP_LEADER_KEY = 0x6470_7377
 
 
 def make_huey(settings: Settings) -> Any:
@@ -184,7 +186,7 @@ class Worker:
     ctx: pipeline.PublishContext
     huey: Any
     threads: int = 4
-    sweep_interval_s: float = 0.5
+    sweep_interval_s: float = 0.25
     enqueue_grace: timedelta = timedelta(seconds=60)
     stop_event: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -213,12 +215,18 @@ class Worker:
         return len(due)
 
     def _sweeper(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                self.sweep_once()
-            except Exception:  # the sweeper must outlive a database hiccup
-                log.exception("sweeping due posts failed; trying again")
-            self.stop_event.wait(self.sweep_interval_s)
+        # One process sweeps at a time (see LeaderLock); the others stand by, ready to lead.
+        leader = LeaderLock(self.ctx.factory.kw["bind"], SWEEP_LEADER_KEY)
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    if leader.is_leader():
+                        self.sweep_once()
+                except Exception:  # the sweeper must outlive a database hiccup
+                    log.exception("sweeping due posts failed; trying again")
+                self.stop_event.wait(self.sweep_interval_s)
+        finally:
+            leader.close()
 
     def _runner(self) -> None:
         delay = 0.02

@@ -8,11 +8,11 @@ wait instead of failing with "database is locked".
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -76,3 +76,41 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit when the block succeeds, roll back when it raises."""
     with factory() as session, session.begin():
         yield session
+
+
+class LeaderLock:
+    """Leadership among processes that share the database, for work one of them is enough
+    for (the due-post sweep: every sweep reads up to a thousand rows, and one sweeper's result
+    reaches every worker through the shared queue).
+
+    PostgreSQL: a session-level advisory lock on a connection this object keeps; when the
+    leader dies its connection closes and the next `is_leader()` elsewhere takes over. SQLite
+    (one process, or a few on one machine): everyone leads.
+    """
+
+    def __init__(self, engine: Engine, key: int) -> None:
+        self._engine = engine
+        self._key = key
+        self._connection: Connection | None = None
+
+    def is_leader(self) -> bool:
+        if self._engine.dialect.name != "postgresql":
+            return True
+        try:
+            if self._connection is None:
+                self._connection = self._engine.connect()
+            held = self._connection.scalar(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key}
+            )
+            self._connection.commit()
+            return bool(held)
+        except Exception:
+            self.close()  # a broken connection lost the lock with it; try afresh next time
+            raise
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with suppress(Exception):
+                connection.invalidate()
+                connection.close()
