@@ -5,31 +5,39 @@ real limits: 6 inits and 30 status fetches per token per sliding minute), the ap
 (it serves the per-attempt media URLs TikTok pulls from and receives the webhooks), and
 `directpost worker` processes sharing the SQLite database, queue and rate budgets.
 
+Every post of the batch is scheduled for one moment, far enough ahead (`--lead`) that all are
+stored before it comes, and the clock runs from that moment: storing 1,000 posts one creator
+at a time is not publishing (earlier runs counted it, up to 45 s of a loaded run).
+
 With 10 posts per creator and 6 inits per minute per token, the 7th to 10th posts of each
 creator cannot start before the first init has left TikTok's one-minute window; so no schedule
-can finish before `60 s + the time one post takes from init to final`. That single-post time is
-measured in the same run (one post, one creator, before the big batch). The figure reported is
-`time until all 1,000 are final / that minimum` (target <= 1.2) with the count of HTTP 429
-answers the emulator gave (target 0). The emulator's clock is not advanced: the run honestly
-takes a little over a minute.
+can finish before `60 s + the time one post takes from its due moment to final`. That
+single-post time is measured in the same run (one post, one creator, before the batch). The
+figure reported is `time until all 1,000 are final / that minimum` (target <= 1.2) with the
+count of HTTP 429 answers the emulator gave (target 0). The emulator's clock is not advanced:
+the run honestly takes a little over a minute.
 
-Where the time goes (measured with 20 creators on a loaded 2-core machine): the per-creator
-lease is held only across token, creator_info and init (never while a post is tracked), so it
-was not the brake. The 429s were: budgets counted a request from its reservation, but TikTok
-counts from its arrival, which on a busy machine can be seconds later; a 7th init then met
-TikTok's full window and the post waited a whole extra minute. Requests are now counted from
-their answer (`Budgets.settle`), and the init budget is taken before creator_info so posts that
-must wait spend nothing. What remains is CPU: the emulator, the app server (media pulls,
-webhooks) and the workers share the machine's cores.
+Besides the ratio it prints where the time went: when each creator's k-th init left (median
+and latest; the 7th to 10th wait for the 1st to 4th to leave TikTok's window, so the run ends
+about 60 s after the latest 4th), how long posts took from init to final, and how many had to
+be polled because their webhook came late. `--dump-state PATH` keeps the emulator's state
+(every publish's history and webhook attempts) for a closer look.
 
-Profiled with py-spy on 2 cores (1,000 posts): 70 % of the emulator's samples went to building a
-new TLS context for every media pull and webhook delivery (now built once: ratio 2.27 -> 1.56,
-and one post alone 0.74 s -> 0.2-0.4 s); the workers opened a new PostgreSQL connection
-whenever more than the default pool of 5 was in use (now sized for their threads); a job used
-~14 database sessions (now ~10). The first 600 inits are CPU-bound (both cores ~98 % busy,
-vmstat), the next 60 s wait on TikTok's window with the cores mostly idle; since each
-creator's 7th to 10th inits wait for its 1st to 4th, the run ends about 60 s + 4/6 of that
-burst after it starts, so the burst's speed on 2 cores is what is left between the ratio and 1.
+What the earlier rounds found (profiles with py-spy on 2 cores): budgets counted from the
+reservation met TikTok's window counted from arrival (429s; now counted from the answer); a
+TLS context built per pull and webhook was 70 % of the emulator's CPU; workers opened a
+PostgreSQL connection per use beyond the default pool of 5. This round: a status poll 3 s after
+every init, while webhooks took longer than that under load, made ~2 jobs per post that found
+nothing new or a finished post (first poll now at 10 s; jobs for finished posts cost one
+transaction); with a sweeper in every process, a creator's second post was often handed out
+while the first was still queued and then waited 3 s for the lease (one sweeping process now,
+and a creator's next start waits for the one on its way); media-URL lookups loaded ORM objects
+per look and the app's pool of 5 opened and closed connections, so webhook answers took over
+TikTok's 5 s and were delivered again (lookups are one plain query, pools sized); the ORM's
+bulk-update machinery was a fifth of a worker's CPU (claims and leases are Core statements).
+What remains is CPU: in the first burst both cores are busy with the workers (~50 ms per
+post), the app server (~25 ms: the pull and the webhook), PostgreSQL (~15 ms) and the emulator
+(~15 ms).
 
 Options: `--creators N --posts-per-creator M --processes P --threads T
 --size scale|embedded`.
@@ -132,7 +140,6 @@ def _env(settings: Settings) -> dict[str, str]:
             "DIRECTPOST_CREATOR_CAP_PER_DAY": str(settings.creator_cap_per_day),
             "DIRECTPOST_QUEUE_URL": settings.queue_url,
             "DIRECTPOST_BUDGET_URL": settings.budget_url,
-            "DP_JOBLOG": "/tmp/jobs.log",
         }
     )
     return env
@@ -432,7 +439,6 @@ def main() -> None:
         world = World(Path(tmp), database_url=database_url, redis_url=redis_url)
         workers = subprocess.Popen(
             [
-                *(["nice", "-n", os.environ["BENCH_NICE"]] if os.environ.get("BENCH_NICE") else []),
                 sys.executable,
                 "-m",
                 "directpost.cli",

@@ -1,0 +1,94 @@
+"""The due-post sweep: one publish at a time per creator without bounces, one sweeping process.
+
+Several sweepers (one per worker process) used to hand a creator's second post to a worker
+while the first was still on its way to one; the second then found the creator's lease taken
+and waited a whole retry period. And every process swept, each reading up to a thousand rows
+twice a second.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from directpost.store import posts as store
+from directpost.store.base import utcnow
+from directpost.store.db import LeaderLock, create_engine_for_url
+from tests.publishing.harness import Bench
+
+GRACE = timedelta(seconds=60)
+anyio = pytest.mark.anyio
+
+
+def _sweep(bench: Bench) -> list[int]:
+    """One sweep in its own transaction, as one worker process's sweeper runs it."""
+    with bench.ctx.factory() as session, session.begin():
+        return store.claim_due_posts(session, now=utcnow(), grace=GRACE)
+
+
+@anyio
+async def test_second_sweeper_leaves_a_creators_next_post_while_the_first_is_on_its_way(
+    bench: Bench,
+) -> None:
+    creator = await bench.creator_facts("demo-public")
+    first, second = (
+        bench.submit("demo-public", creator, media=bench.media_video(), privacy_level="SELF_ONLY")
+        for _ in range(2)
+    )
+    assert _sweep(bench) == [first]
+    # Another process sweeps before a worker has taken the first post: nothing to start, the
+    # first is already on its way (it used to hand out the second, which could only wait).
+    assert _sweep(bench) == []
+    # The first post's run ends without starting (say it was rescheduled): the account is
+    # free again, and the next sweep hands out one post of it again.
+    with bench.ctx.factory() as session, session.begin():
+        store.end_run(session, post_id=first, holder="nobody")
+    assert _sweep(bench) == [first]
+    assert second not in _sweep(bench)
+
+
+@anyio
+async def test_tracked_posts_of_a_creator_are_swept_beside_its_next_start(bench: Bench) -> None:
+    """Only starts are one at a time: a post being tracked never holds back the next one."""
+    creator = await bench.creator_facts("demo-public")
+    tracked = bench.submit(
+        "demo-public", creator, media=bench.media_video(), privacy_level="SELF_ONLY"
+    )
+    waiting = bench.submit(
+        "demo-public", creator, media=bench.media_video(), privacy_level="SELF_ONLY"
+    )
+    with bench.ctx.factory() as session, session.begin():
+        post = store.get_post(session, post_id=tracked)
+        assert post is not None
+        store.set_state(post, state=store.PROCESSING, due_at=utcnow(), now=utcnow())
+    assert sorted(_sweep(bench)) == sorted([tracked, waiting])
+
+
+def test_one_process_sweeps_at_a_time_on_postgres(postgres_url: str) -> None:
+    # Two engines stand for two worker processes (each its own connections).
+    engines = [create_engine_for_url(postgres_url) for _ in range(2)]
+    first, second = (LeaderLock(engine, key=4242) for engine in engines)
+    try:
+        assert first.is_leader()
+        assert first.is_leader()  # leading is kept, not re-won each time
+        assert not second.is_leader()
+        first.close()  # the leading process stops (or dies: its connection closes)
+        assert second.is_leader()
+        assert not first.is_leader()
+    finally:
+        first.close()
+        second.close()
+        for engine in engines:
+            engine.dispose()
+
+
+def test_every_process_sweeps_on_sqlite(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'app.db'}")
+    try:
+        assert LeaderLock(engine, key=4242).is_leader()
+        assert LeaderLock(engine, key=4242).is_leader()
+    finally:
+        engine.dispose()
