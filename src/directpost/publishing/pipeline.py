@@ -127,43 +127,62 @@ def _backoff(base: float, cap: float, n: int) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Run:
+    """One job's run on one post: its claim's holder, and whether the run already ended in
+    the transaction that started tracking (then the post's state after it)."""
+
+    holder: str
+    ended_in_state: str | None = None
+
+
 async def advance(ctx: PublishContext, post_id: int) -> str | None:
     """Take the post one step further; returns its state afterwards (None if not ours now).
 
-    A run costs two transactions besides its own work: the claim (which also reads the post,
-    and lets go at once of a post that is already final: a webhook often finishes a post
-    while its tracking job waits in the queue) and the release at the end.
+    Besides its own work a run costs the claim (which also reads the post, and lets go at
+    once of a post that is already final: a webhook often finishes a post while its tracking
+    job waits in the queue) and the release at the end, which a started publish does in the
+    same transaction that stores TikTok's answer.
     """
-    holder = uuid.uuid4().hex
+    run = _Run(holder=uuid.uuid4().hex)
     now = ctx.clock()
     with ctx.factory() as session, session.begin():
         if not store.try_claim_post(
-            session, post_id=post_id, holder=holder, ttl=ctx.timing.claim_ttl, now=now
+            session, post_id=post_id, holder=run.holder, ttl=ctx.timing.claim_ttl, now=now
         ):
             return None
         post = store.get_post(session, post_id=post_id)
         if post is None:
             return None
         if post.state in store.FINAL_STATES:
-            store.end_run(session, post_id=post_id, holder=holder)
+            store.end_run(session, post_id=post_id, holder=run.holder)
             return post.state
         seen = (post.state, post.due_at)
-    beat = asyncio.create_task(_heartbeat(ctx, post_id, holder))
-    after: str | None = None
+    beat = asyncio.create_task(_heartbeat(ctx, post_id, run.holder))
     try:
-        await _advance_claimed(ctx, post_id, seen, now)
+        await _advance_claimed(ctx, post_id, seen, now, run)
     finally:
         beat.cancel()
-        with ctx.factory() as session, session.begin():
-            post = store.get_post(session, post_id=post_id)
-            if post is not None:
-                # The creator's lease outlives the run only while the post waits, mid-start,
-                # for the init budget (state publishing).
-                if post.state != store.PUBLISHING:
-                    store.release_lease(session, account_id=post.account_id, post_id=post_id)
-                after = post.state
-            store.end_run(session, post_id=post_id, holder=holder)
+        after: str | None
+        if run.ended_in_state is not None:
+            after = run.ended_in_state
+        else:
+            after = _end_run(ctx, post_id, run)
     return after
+
+
+def _end_run(ctx: PublishContext, post_id: int, run: _Run) -> str | None:
+    """Release what the run held; returns the post's state."""
+    with ctx.factory() as session, session.begin():
+        store.end_run(session, post_id=post_id, holder=run.holder)
+        post = store.get_post(session, post_id=post_id)
+        if post is None:
+            return None
+        # The creator's lease outlives the run only while the post waits, mid-start, for the
+        # init budget (state publishing).
+        if post.state != store.PUBLISHING:
+            store.release_lease(session, account_id=post.account_id, post_id=post_id)
+        return post.state
 
 
 async def _heartbeat(ctx: PublishContext, post_id: int, holder: str) -> None:
@@ -175,7 +194,7 @@ async def _heartbeat(ctx: PublishContext, post_id: int, holder: str) -> None:
         def renew() -> None:
             with ctx.factory() as session, session.begin():
                 now = ctx.clock()
-                store.try_claim_post(
+                store.renew_post_claim(
                     session, post_id=post_id, holder=holder, ttl=ctx.timing.claim_ttl, now=now
                 )
                 store.renew_lease(
@@ -189,7 +208,7 @@ async def _heartbeat(ctx: PublishContext, post_id: int, holder: str) -> None:
 
 
 async def _advance_claimed(
-    ctx: PublishContext, post_id: int, seen: tuple[str, datetime], now: datetime
+    ctx: PublishContext, post_id: int, seen: tuple[str, datetime], now: datetime, run: _Run
 ) -> None:
     """`seen`: the post's state and due time, read under the claim just taken."""
     state, due_at = seen
@@ -197,7 +216,7 @@ async def _advance_claimed(
         return
     try:
         if state in (store.SCHEDULED, store.QUEUED, store.PUBLISHING):
-            await _publish(ctx, post_id)
+            await _publish(ctx, post_id, run)
         else:
             await _track(ctx, post_id)
     except _Reschedule as again:
@@ -247,7 +266,7 @@ def _apply_finish(session: Session, ctx: PublishContext, post: store.Post, done:
 # --------------------------------------------------------------------------- starting a publish
 
 
-async def _publish(ctx: PublishContext, post_id: int) -> None:
+async def _publish(ctx: PublishContext, post_id: int, run: _Run) -> None:
     now = ctx.clock()
     with ctx.factory() as session, session.begin():
         post = _must(session, post_id)
@@ -304,7 +323,7 @@ async def _publish(ctx: PublishContext, post_id: int) -> None:
         init_ticket = await _spend(ctx, open_id, "init")
         try:
             await _revalidate(ctx, client, post_id, open_id, token, draft, policy)
-            attempt_id, tracking = await _init(ctx, client, post_id, account_id, token)
+            attempt_id, tracking = await _init(ctx, client, post_id, account_id, token, run)
         finally:
             await _settle(ctx, init_ticket)
         if not tracking:
@@ -468,10 +487,10 @@ def _transfer_source(settings: Settings, post: store.Post) -> str:
 
 
 async def _init(
-    ctx: PublishContext, client: Any, post_id: int, account_id: int, token: str
+    ctx: PublishContext, client: Any, post_id: int, account_id: int, token: str, run: _Run
 ) -> tuple[int, bool]:
     """Write the attempt, send the init, store its answer. Returns the attempt's id and whether
-    tracking has started (nothing to upload: TikTok pulls)."""
+    tracking has started (nothing to upload: TikTok pulls); then the run has ended too."""
     now = ctx.clock()
     with ctx.factory() as session, session.begin():
         post = _must(session, post_id)
@@ -521,6 +540,8 @@ async def _init(
         tracking = attempt_row.source != "FILE_UPLOAD"
         if tracking:
             _start_tracking(session, ctx, post, account_id)
+            store.end_run(session, post_id=post_id, holder=run.holder)
+            run.ended_in_state = post.state
     return attempt_id, tracking
 
 

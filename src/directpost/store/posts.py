@@ -33,7 +33,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, relationship
 
 from directpost.store.base import Base, UTCDateTime, utcnow
@@ -464,7 +463,7 @@ def record_webhook_event(
     One INSERT ... ON CONFLICT DO NOTHING (PostgreSQL and SQLite both have it): no savepoint
     round trips on the path that must answer TikTok fast.
     """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = _insert_for(session)
     table = cast(Table, WebhookEvent.__table__)
     added = session.execute(
         insert(table)
@@ -509,6 +508,17 @@ def try_claim_post(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def renew_post_claim(
+    session: Session, *, post_id: int, holder: str, ttl: timedelta, now: datetime
+) -> None:
+    """Extend a claim the holder still has (never re-take one its run has already ended)."""
+    session.execute(
+        update(_POSTS)
+        .where(_POSTS.c.id == post_id, _POSTS.c.claimed_by == holder)
+        .values(claimed_until=now + ttl)
+    )
+
+
 def end_run(session: Session, *, post_id: int, holder: str) -> None:
     """A job's run on the post is over: drop its claim (if still its own) and the enqueued
     mark, so the sweeper may hand the post to a job again once it is due."""
@@ -532,32 +542,34 @@ def try_take_lease(
     ttl: timedelta,
     now: datetime | None = None,
 ) -> bool:
-    """Take (or renew) the account's lease for `post_id`; False if another live post holds it."""
+    """Take (or renew) the account's lease for `post_id`; False if another live post holds it.
+
+    One statement (PostgreSQL and SQLite both have INSERT ... ON CONFLICT DO UPDATE ... WHERE):
+    a new lease is inserted; an existing one is taken over only when it has expired or is
+    already ours; otherwise nothing changes and no row comes back.
+    """
     now = now or utcnow()
-    expires = now + ttl
-    taken = session.execute(
-        update(_LEASES)
-        .where(
-            _LEASES.c.account_id == account_id,
-            (_LEASES.c.expires_at <= now) | (_LEASES.c.holder == holder),
-        )
-        .values(holder=holder, post_id=post_id, expires_at=expires)
+    insert = _insert_for(session)
+    statement = insert(_LEASES).values(
+        account_id=account_id, holder=holder, post_id=post_id, expires_at=now + ttl
     )
-    if taken.rowcount:  # type: ignore[attr-defined]
-        return True
-    exists = session.get(PublishLease, account_id)
-    if exists is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(
-                PublishLease(
-                    account_id=account_id, holder=holder, post_id=post_id, expires_at=expires
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    taken = session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[_LEASES.c.account_id],
+            set_={
+                "holder": statement.excluded.holder,
+                "post_id": statement.excluded.post_id,
+                "expires_at": statement.excluded.expires_at,
+            },
+            where=(_LEASES.c.expires_at <= now) | (_LEASES.c.holder == holder),
+        ).returning(_LEASES.c.account_id)
+    )
+    return taken.first() is not None
+
+
+def _insert_for(session: Session) -> Any:
+    """The INSERT construct with ON CONFLICT for the session's database."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def renew_lease(session: Session, *, holder: str, ttl: timedelta, now: datetime) -> None:
