@@ -85,8 +85,26 @@ def test_one_process_sweeps_at_a_time_on_postgres(postgres_url: str) -> None:
             engine.dispose()
 
 
-def test_every_process_sweeps_on_sqlite(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'app.db'}")
+def test_one_process_sweeps_at_a_time_on_sqlite(tmp_path: Path) -> None:
+    # Two engines on one database file stand for two worker processes on one machine.
+    engines = [create_engine(f"sqlite:///{tmp_path / 'app.db'}") for _ in range(2)]
+    first, second = (LeaderLock(engine, key=4242) for engine in engines)
+    try:
+        assert first.is_leader()
+        assert first.is_leader()
+        assert not second.is_leader()
+        first.close()
+        assert second.is_leader()
+        assert not first.is_leader()
+    finally:
+        first.close()
+        second.close()
+        for engine in engines:
+            engine.dispose()
+
+
+def test_an_in_memory_database_has_one_process_which_leads() -> None:
+    engine = create_engine("sqlite://")
     try:
         assert LeaderLock(engine, key=4242).is_leader()
         assert LeaderLock(engine, key=4242).is_leader()
