@@ -298,11 +298,15 @@ class World:
         return ids
 
     def unfinished(self) -> int:
+        # Asked ten times a second in the app server's process: one plain COUNT.
         with self.factory() as session:
-            return (
-                session.query(store.Post)
-                .filter(store.Post.state.not_in(tuple(store.FINAL_STATES)))
-                .count()
+            return int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(store.Post)
+                    .where(store.Post.state.not_in(tuple(store.FINAL_STATES)))
+                )
+                or 0
             )
 
     def states(self) -> dict[str, int]:
