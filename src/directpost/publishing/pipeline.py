@@ -541,7 +541,9 @@ async def _init(
         if tracking:
             _start_tracking(session, ctx, post, account_id)
             store.end_run(session, post_id=post_id, holder=run.holder)
-            run.ended_in_state = post.state
+        state_after = post.state
+    if tracking:  # committed: the run's release is done
+        run.ended_in_state = state_after
     return attempt_id, tracking
 
 
