@@ -151,13 +151,13 @@ async def advance(ctx: PublishContext, post_id: int) -> str | None:
             session, post_id=post_id, holder=run.holder, ttl=ctx.timing.claim_ttl, now=now
         ):
             return None
-        post = store.get_post(session, post_id=post_id)
-        if post is None:
+        progress = store.post_progress(session, post_id=post_id)
+        if progress is None:
             return None
-        if post.state in store.FINAL_STATES:
+        if progress.state in store.FINAL_STATES:
             store.end_run(session, post_id=post_id, holder=run.holder)
-            return post.state
-        seen = (post.state, post.due_at)
+            return progress.state
+        seen = (progress.state, progress.due_at)
     beat = asyncio.create_task(_heartbeat(ctx, post_id, run.holder))
     try:
         await _advance_claimed(ctx, post_id, seen, now, run)
@@ -175,14 +175,14 @@ def _end_run(ctx: PublishContext, post_id: int, run: _Run) -> str | None:
     """Release what the run held; returns the post's state."""
     with ctx.factory() as session, session.begin():
         store.end_run(session, post_id=post_id, holder=run.holder)
-        post = store.get_post(session, post_id=post_id)
-        if post is None:
+        progress = store.post_progress(session, post_id=post_id)
+        if progress is None:
             return None
         # The creator's lease outlives the run only while the post waits, mid-start, for the
         # init budget (state publishing).
-        if post.state != store.PUBLISHING:
-            store.release_lease(session, account_id=post.account_id, post_id=post_id)
-        return post.state
+        if progress.state != store.PUBLISHING:
+            store.release_lease(session, account_id=progress.account_id, post_id=post_id)
+        return progress.state
 
 
 async def _heartbeat(ctx: PublishContext, post_id: int, holder: str) -> None:

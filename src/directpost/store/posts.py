@@ -211,6 +211,13 @@ class PublishLease(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+#: Claims, leases and enqueued marks change rows no caller holds loaded in its session, so
+#: they are plain Core statements on the tables: the ORM's bulk-update machinery (finding and
+#: updating matching objects) was a fifth of a worker's CPU.
+_POSTS = cast(Table, Post.__table__)
+_LEASES = cast(Table, PublishLease.__table__)
+
+
 # ---------------------------------------------------------------------------------------------
 # Posts
 
@@ -270,6 +277,22 @@ def get_post(session: Session, *, post_id: int, person_id: int | None = None) ->
     if person_id is not None:
         query = query.where(Post.person_id == person_id)
     return session.scalars(query).first()
+
+
+@dataclass(frozen=True, slots=True)
+class PostProgress:
+    """Where a post stands, without loading the post (jobs read this at every claim and end)."""
+
+    state: str
+    due_at: datetime
+    account_id: int
+
+
+def post_progress(session: Session, *, post_id: int) -> PostProgress | None:
+    row = session.execute(
+        select(_POSTS.c.state, _POSTS.c.due_at, _POSTS.c.account_id).where(_POSTS.c.id == post_id)
+    ).first()
+    return PostProgress(*row) if row is not None else None
 
 
 def list_posts(session: Session, *, person_id: int, limit: int = 100) -> list[Post]:
@@ -482,12 +505,6 @@ def record_webhook_event(
 
 # ---------------------------------------------------------------------------------------------
 # Claims (one job per post) and leases (one publish at a time per creator)
-
-#: Claims, leases and enqueued marks change rows no caller holds loaded in its session, so
-#: they are plain Core statements on the tables: the ORM's bulk-update machinery (finding and
-#: updating matching objects) was a fifth of a worker's CPU.
-_POSTS = cast(Table, Post.__table__)
-_LEASES = cast(Table, PublishLease.__table__)
 
 
 def try_claim_post(
