@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 
 from directpost.store import posts as store
 from directpost.store.base import utcnow
@@ -67,15 +67,14 @@ async def test_tracked_posts_of_a_creator_are_swept_beside_its_next_start(bench:
     assert sorted(_sweep(bench)) == sorted([tracked, waiting])
 
 
-def test_one_process_sweeps_at_a_time_on_postgres(postgres_url: str) -> None:
-    # Two engines stand for two worker processes (each its own connections).
-    engines = [create_engine_for_url(postgres_url) for _ in range(2)]
+def _one_leads_at_a_time(engines: list[Engine]) -> None:
+    """Two engines stand for two worker processes: one leads until it closes, then the other."""
     first, second = (LeaderLock(engine, key=4242) for engine in engines)
     try:
         assert first.is_leader()
         assert first.is_leader()  # leading is kept, not re-won each time
         assert not second.is_leader()
-        first.close()  # the leading process stops (or dies: its connection closes)
+        first.close()  # the leading process stops (or dies: its connection or file closes)
         assert second.is_leader()
         assert not first.is_leader()
     finally:
@@ -83,24 +82,15 @@ def test_one_process_sweeps_at_a_time_on_postgres(postgres_url: str) -> None:
         second.close()
         for engine in engines:
             engine.dispose()
+
+
+def test_one_process_sweeps_at_a_time_on_postgres(postgres_url: str) -> None:
+    _one_leads_at_a_time([create_engine_for_url(postgres_url) for _ in range(2)])
 
 
 def test_one_process_sweeps_at_a_time_on_sqlite(tmp_path: Path) -> None:
-    # Two engines on one database file stand for two worker processes on one machine.
-    engines = [create_engine(f"sqlite:///{tmp_path / 'app.db'}") for _ in range(2)]
-    first, second = (LeaderLock(engine, key=4242) for engine in engines)
-    try:
-        assert first.is_leader()
-        assert first.is_leader()
-        assert not second.is_leader()
-        first.close()
-        assert second.is_leader()
-        assert not first.is_leader()
-    finally:
-        first.close()
-        second.close()
-        for engine in engines:
-            engine.dispose()
+    # One database file, as processes on one machine share it.
+    _one_leads_at_a_time([create_engine(f"sqlite:///{tmp_path / 'app.db'}") for _ in range(2)])
 
 
 def test_an_in_memory_database_has_one_process_which_leads() -> None:
