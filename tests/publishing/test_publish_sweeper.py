@@ -12,8 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from huey import SqliteHuey
 from sqlalchemy import Engine, create_engine
 
+from directpost.publishing import pipeline
+from directpost.publishing.worker import Worker
 from directpost.store import posts as store
 from directpost.store.base import utcnow
 from directpost.store.db import LeaderLock, create_engine_for_url
@@ -65,6 +68,27 @@ async def test_tracked_posts_of_a_creator_are_swept_beside_its_next_start(bench:
         assert post is not None
         store.set_state(post, state=store.PROCESSING, due_at=utcnow(), now=utcnow())
     assert sorted(_sweep(bench)) == sorted([tracked, waiting])
+
+
+@anyio
+async def test_a_start_that_ends_hands_the_creators_next_post_to_a_worker_at_once(
+    bench: Bench, tmp_path: Path
+) -> None:
+    """Starts of one creator are a chain (one at a time); each link used to wait for the next
+    sweep. The job whose start ended enqueues the creator's next due post itself."""
+    creator = await bench.creator_facts("demo-public")
+    first, second, third = (
+        bench.submit("demo-public", creator, media=bench.media_video(), privacy_level="SELF_ONLY")
+        for _ in range(3)
+    )
+    huey = SqliteHuey("handoff", filename=str(tmp_path / "queue.db"), results=False)
+    worker = Worker(ctx=bench.ctx, huey=huey, threads=1)  # not started: no sweeper runs
+
+    assert await pipeline.advance(worker.ctx, first) == store.PROCESSING
+    queued = [task.args for task in huey.pending()]
+    assert queued == [(second,)]  # the next one, and only one: starts stay one at a time
+    # Marked as enqueued, so a sweep does not hand it out a second time.
+    assert second not in _sweep(bench) and third not in _sweep(bench)
 
 
 def _one_leads_at_a_time(engines: list[Engine]) -> None:

@@ -88,6 +88,10 @@ class PublishContext:
     timing: Timing = field(default_factory=Timing)
     clock: Callable[[], datetime] = utcnow
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    #: Called with the account's id when a run that was starting one of its posts has let go
+    #: of the creator's lease: the worker hands the creator's next due post to a job at once
+    #: rather than at the next sweep (one publish at a time per creator makes starts a chain).
+    handoff: Callable[[int], None] | None = None
 
 
 class _Reschedule(Exception):
@@ -168,6 +172,9 @@ async def advance(ctx: PublishContext, post_id: int) -> str | None:
             after = run.ended_in_state
         else:
             after = _end_run(ctx, post_id, run)
+    starting = progress.state in (store.SCHEDULED, store.QUEUED, store.PUBLISHING)
+    if starting and after != store.PUBLISHING and ctx.handoff is not None:
+        ctx.handoff(progress.account_id)
     return after
 
 
@@ -300,8 +307,8 @@ async def _publish(ctx: PublishContext, post_id: int, run: _Run) -> None:
                 store.set_state(post, state=store.PUBLISHING, now=now)
                 post.started_at = post.started_at or now
             if confirmed is None:
-                policy = app_policy(session, ctx.settings, open_id=post.open_id, now=now)
-                problem = cap_problem(session, ctx.settings, post, now, policy=policy)
+                policy, problem = start_standing(session, ctx.settings, post, now)
+        facts = _StartFacts.of(post)
         open_id = post.open_id
         account_id = post.account_id
         draft = draft_from_choices(post.choices)
@@ -323,7 +330,7 @@ async def _publish(ctx: PublishContext, post_id: int, run: _Run) -> None:
         init_ticket = await _spend(ctx, open_id, "init")
         try:
             await _revalidate(ctx, client, post_id, open_id, token, draft, policy)
-            attempt_id, tracking = await _init(ctx, client, post_id, account_id, token, run)
+            attempt_id, tracking = await _init(ctx, client, post_id, facts, token, run)
         finally:
             await _settle(ctx, init_ticket)
         if not tracking:
@@ -340,7 +347,10 @@ def _must(session: Session, post_id: int) -> store.Post:
 def app_policy(session: Session, settings: Settings, *, open_id: str, now: datetime) -> AppPolicy:
     """The app's standing for CAP-1: how many creators posted in the last 24 h, and whether
     this creator is one of them."""
-    posted = store.creators_posted_since(session, since=now - DAY)
+    return _policy(settings, store.cap_standing(session, open_id=open_id, since=now - DAY))
+
+
+def _policy(settings: Settings, standing: store.CapStanding) -> AppPolicy:
     cap = (
         settings.creator_cap_per_day
         if settings.app_audited
@@ -349,44 +359,46 @@ def app_policy(session: Session, settings: Settings, *, open_id: str, now: datet
     return AppPolicy(
         audited=settings.app_audited,
         creator_cap=cap,
-        creators_posted_24h=len(posted),
-        creator_posted_24h=open_id in posted,
+        creators_posted_24h=standing.creators_posted,
+        creator_posted_24h=standing.creator_posted,
     )
 
 
 def cap_problem(
-    session: Session,
-    settings: Settings,
-    post: store.Post,
-    now: datetime,
-    *,
-    policy: AppPolicy | None = None,
+    session: Session, settings: Settings, post: store.Post, now: datetime
 ) -> str | None:
-    """A plain sentence when a cap forbids starting this post now (CAP-1, CAP-3, CAP-5).
-    `policy`: `app_policy` for this post's creator at `now`, when the caller has it already."""
-    policy = policy or app_policy(session, settings, open_id=post.open_id, now=now)
+    """A plain sentence when a cap forbids starting this post now (CAP-1, CAP-3, CAP-5)."""
+    return start_standing(session, settings, post, now)[1]
+
+
+def start_standing(
+    session: Session, settings: Settings, post: store.Post, now: datetime
+) -> tuple[AppPolicy, str | None]:
+    """The app's standing (CAP-1) for the post's creator at `now`, and the plain sentence when
+    a cap forbids starting the post now (CAP-1, CAP-3, CAP-5); one query."""
+    standing = store.cap_standing(session, open_id=post.open_id, since=now - DAY)
+    policy = _policy(settings, standing)
+    return policy, _cap_problem(policy, standing, mode=post.mode)
+
+
+def _cap_problem(policy: AppPolicy, standing: store.CapStanding, *, mode: str) -> str | None:
     if not policy.creator_posted_24h and policy.creators_posted_24h >= policy.creator_cap:
         return (
             f"{policy.creators_posted_24h} different accounts have already posted through this "
             "app in the last 24 hours, the most TikTok allows it. Nothing has been sent; try "
             "again tomorrow."
         )
-    started = store.posts_started_since(session, open_id=post.open_id, since=now - DAY)
-    if started >= POSTS_PER_DAY and post.mode == "direct":
+    if standing.started >= POSTS_PER_DAY and mode == "direct":
         return (
-            f"This account has already posted {started} times through this app in the last "
-            "24 hours, TikTok's daily limit. Nothing has been sent; try again tomorrow."
+            f"This account has already posted {standing.started} times through this app in the "
+            "last 24 hours, TikTok's daily limit. Nothing has been sent; try again tomorrow."
         )
-    if post.mode == "inbox":
-        pending = store.posts_started_since(
-            session, open_id=post.open_id, since=now - DAY, mode="inbox"
+    if mode == "inbox" and standing.inbox_started >= PENDING_SHARES_PER_DAY:
+        return (
+            f"{standing.inbox_started} drafts were already sent to this account's TikTok inbox "
+            "in the last 24 hours, the most TikTok allows. Post or delete them in the TikTok "
+            "app, then try again tomorrow."
         )
-        if pending >= PENDING_SHARES_PER_DAY:
-            return (
-                f"{pending} drafts were already sent to this account's TikTok inbox in the last "
-                "24 hours, the most TikTok allows. Post or delete them in the TikTok app, then "
-                "try again tomorrow."
-            )
     return None
 
 
@@ -414,7 +426,9 @@ async def _spend(ctx: PublishContext, open_id: str, family: str) -> Ticket | Non
     settled (`_settle`) once the request's answer is back."""
     waited = 0.0
     while True:
-        wait, ticket = await asyncio.to_thread(ctx.budgets.try_reserve, open_id, family)
+        # Called in this thread, like the database: a job owns its worker thread's loop, and
+        # a hop to another thread per call cost more than the call (one Redis round trip).
+        wait, ticket = ctx.budgets.try_reserve(open_id, family)
         if wait <= 0:
             return ticket
         if waited + wait > ctx.timing.inline_wait_s:
@@ -426,7 +440,7 @@ async def _spend(ctx: PublishContext, open_id: str, family: str) -> Ticket | Non
 async def _settle(ctx: PublishContext, ticket: Ticket | None) -> None:
     """Count the request from when its answer came back (see `Budgets.settle`)."""
     if ticket is not None:
-        await asyncio.to_thread(ctx.budgets.settle, ticket)
+        ctx.budgets.settle(ticket)
 
 
 def _api_retry(ctx: PublishContext, post_id: int, exc: Exception) -> _Reschedule:
@@ -478,7 +492,7 @@ async def _revalidate(
         )
 
 
-def _transfer_source(settings: Settings, post: store.Post) -> str:
+def _transfer_source(settings: Settings, post: store.Post | _StartFacts) -> str:
     """PULL_FROM_URL for media the server holds (TECH-2); FILE_UPLOAD only when the operator
     chose it for a deployment without a public URL. Photos can only be pulled."""
     if post.kind == "photos":
@@ -486,28 +500,46 @@ def _transfer_source(settings: Settings, post: store.Post) -> str:
     return "FILE_UPLOAD" if settings.transfer_mode == "file_upload" else "PULL_FROM_URL"
 
 
+@dataclass(frozen=True)
+class _StartFacts:
+    """What the init is built from, read with the post as its start took the creator's lease.
+    None of it changes while the post is publishing (only scheduled posts can be edited); the
+    one thing that can, a cancel, is read again right before the init."""
+
+    account_id: int
+    kind: str
+    mode: str
+    media: list[dict[str, Any]]
+    choices: dict[str, Any]
+
+    @classmethod
+    def of(cls, post: store.Post) -> _StartFacts:
+        return cls(post.account_id, post.kind, post.mode, list(post.media), dict(post.choices))
+
+
 async def _init(
-    ctx: PublishContext, client: Any, post_id: int, account_id: int, token: str, run: _Run
+    ctx: PublishContext, client: Any, post_id: int, facts: _StartFacts, token: str, run: _Run
 ) -> tuple[int, bool]:
     """Write the attempt, send the init, store its answer. Returns the attempt's id and whether
     tracking has started (nothing to upload: TikTok pulls); then the run has ended too."""
     now = ctx.clock()
+    source_kind = _transfer_source(ctx.settings, facts)
+    media_token = new_media_token() if source_kind == "PULL_FROM_URL" else None
+    request = _init_request(ctx.settings, facts, source_kind, media_token)
     with ctx.factory() as session, session.begin():
-        post = _must(session, post_id)
-        if post.cancel_requested:
+        cancel = store.cancel_requested(session, post_id=post_id)
+        if cancel is None:
+            raise _Finish(outcomes.UNKNOWN_FAILURE, code="missing")
+        if cancel:
             raise _Finish(outcomes.CANCELLED_BY_CREATOR, code="cancelled")
-        source_kind = _transfer_source(ctx.settings, post)
-        media_token = new_media_token() if source_kind == "PULL_FROM_URL" else None
-        attempt = store.new_attempt(
+        attempt_id = store.insert_attempt(
             session,
-            post=post,
+            post_id=post_id,
             source=source_kind,
             media_token=media_token,
             token_expires_at=now + ctx.timing.media_url_ttl if media_token else None,
             now=now,
         )
-        attempt_id = attempt.id
-        request = _init_request(ctx.settings, post, source_kind, media_token)
     # The attempt row (init_sent) is committed: from here on a crash leaves an ambiguous trace.
     # (The init's budget was reserved by the caller, before creator_info.)
     try:
@@ -528,22 +560,22 @@ async def _init(
         raise _Finish(outcomes.UNKNOWN_FAILURE, code="request_invalid") from exc
     # Store the publish_id before anything else happens; when TikTok pulls, tracking starts in
     # the same transaction.
+    tracking = source_kind != "FILE_UPLOAD"
     with ctx.factory() as session, session.begin():
-        post = _must(session, post_id)
-        attempt_row = session.get(store.PublishAttempt, attempt_id)
-        assert attempt_row is not None
-        attempt_row.state = store.CONFIRMED
-        attempt_row.publish_id = answer.publish_id
-        attempt_row.upload_url = answer.upload_url
-        post.publish_id = answer.publish_id
-        post.updated_at = ctx.clock()
-        tracking = attempt_row.source != "FILE_UPLOAD"
+        if not store.confirm_attempt(
+            session,
+            post_id=post_id,
+            attempt_id=attempt_id,
+            publish_id=answer.publish_id,
+            upload_url=answer.upload_url,
+            now=ctx.clock(),
+        ):
+            raise _Finish(outcomes.UNKNOWN_FAILURE, code="missing")
         if tracking:
-            _start_tracking(session, ctx, post, account_id)
+            _start_tracking(session, ctx, post_id, facts.account_id)
             store.end_run(session, post_id=post_id, holder=run.holder)
-        state_after = post.state
     if tracking:  # committed: the run's release is done
-        run.ended_in_state = state_after
+        run.ended_in_state = store.PROCESSING
     return attempt_id, tracking
 
 
@@ -580,7 +612,7 @@ class _InitRequest:
 
 
 def _init_request(
-    settings: Settings, post: store.Post, source_kind: str, media_token: str | None
+    settings: Settings, post: _StartFacts, source_kind: str, media_token: str | None
 ) -> _InitRequest:
     draft = draft_from_choices(post.choices)
     media = list(post.media)
@@ -674,7 +706,7 @@ async def _after_init(
         post = _must(session, post_id)
         if not (needs_upload and upload_url):
             # Nothing to send (TikTok pulls): tracking starts in this same transaction.
-            _start_tracking(session, ctx, post, account_id)
+            _start_tracking(session, ctx, post_id, account_id)
             return
         key = str(post.media[0]["key"]) if post.media else ""
         content_type = str(post.media[0].get("content_type") or "") if post.media else ""
@@ -695,22 +727,19 @@ async def _after_init(
             assert attempt is not None
             attempt.upload_done = True
     with ctx.factory() as session, session.begin():
-        _start_tracking(session, ctx, _must(session, post_id), account_id)
+        _start_tracking(session, ctx, _must(session, post_id).id, account_id)
 
 
-def _start_tracking(
-    session: Session, ctx: PublishContext, post: store.Post, account_id: int
-) -> None:
+def _start_tracking(session: Session, ctx: PublishContext, post_id: int, account_id: int) -> None:
     """The publish is with TikTok: look at its status soon, and free the creator's lease."""
     now = ctx.clock()
-    store.set_state(
-        post,
-        state=store.PROCESSING,
-        due_at=now + timedelta(seconds=ctx.timing.poll_first_s),
+    store.start_tracking(
+        session,
+        post_id=post_id,
+        account_id=account_id,
+        next_look=now + timedelta(seconds=ctx.timing.poll_first_s),
         now=now,
     )
-    post.tries = 0
-    store.release_lease(session, account_id=account_id, post_id=post.id)
 
 
 # --------------------------------------------------------------------------- tracking

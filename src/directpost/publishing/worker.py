@@ -123,16 +123,26 @@ class _ThreadLoops:
         self._lock = threading.Lock()
         self._all: dict[int | None, tuple[asyncio.AbstractEventLoop, _KeptClient]] = {}
 
-    def run(self, post_id: int) -> None:
+    def _current(self) -> tuple[asyncio.AbstractEventLoop, _KeptClient]:
         local = self._local
         loop: asyncio.AbstractEventLoop | None = getattr(local, "loop", None)
         if loop is None or loop.is_closed():
             loop = asyncio.new_event_loop()
             kept = _KeptClient(self._ctx.client)
-            local.loop, local.ctx = loop, replace(self._ctx, client=kept)
+            local.loop, local.kept, local.ctx = loop, kept, replace(self._ctx, client=kept)
             with self._lock:
                 self._all[threading.get_ident()] = (loop, kept)
-        loop.run_until_complete(pipeline.advance(local.ctx, post_id))
+        return loop, local.kept
+
+    def prepare(self) -> None:
+        """Build this thread's loop and open its client before the first job: 32 threads
+        each doing it in the first second of a burst cost a second of CPU there."""
+        loop, kept = self._current()
+        loop.run_until_complete(kept.open())
+
+    def run(self, post_id: int) -> None:
+        loop, _ = self._current()
+        loop.run_until_complete(pipeline.advance(self._local.ctx, post_id))
 
     def close_current(self) -> None:
         """Close this thread's loop and client (a runner thread calls it as it ends)."""
@@ -167,11 +177,15 @@ class _KeptClient:
 
     @contextlib.asynccontextmanager
     async def _borrow(self) -> AsyncIterator[Any]:
+        yield await self.open()
+
+    async def open(self) -> Any:
+        """The open client (opened now if it is not yet)."""
         if self._manager is None:
             manager = self._make()
             self._client = await manager.__aenter__()
             self._manager = manager
-        yield self._client
+        return self._client
 
     async def aclose(self) -> None:
         manager, self._manager, self._client = self._manager, None, None
@@ -194,17 +208,30 @@ class Worker:
     _loops: Any = None
 
     def __post_init__(self) -> None:
-        self._loops = _ThreadLoops(self.ctx)
-        loops = self._loops
-
         def advance_post(post_id: int) -> None:
-            loops.run(post_id)
+            self._loops.run(post_id)
 
         self._task = self.huey.task(name="directpost.advance_post")(advance_post)
+        self.ctx = replace(self.ctx, handoff=self.handoff)
+        self._loops = _ThreadLoops(self.ctx)
 
     def enqueue(self, post_id: int) -> None:
         """Ask a worker to look at the post now (used by the web app right after publish)."""
         self._task(post_id)
+
+    def handoff(self, account_id: int) -> None:
+        """Enqueue the account's next due post now (its lease was just let go), instead of
+        waiting for the sweeper; the sweeper still finds it if this never happens."""
+        with self.ctx.factory() as session, session.begin():
+            due = store.claim_due_posts(
+                session,
+                now=self.ctx.clock(),
+                grace=self.enqueue_grace,
+                limit=1,
+                account_id=account_id,
+            )
+        for post_id in due:
+            self.enqueue(post_id)
 
     def sweep_once(self) -> int:
         """Enqueue every due post no queue holds; returns how many."""
@@ -229,6 +256,10 @@ class Worker:
             leader.close()
 
     def _runner(self) -> None:
+        try:
+            self._loops.prepare()
+        except Exception:  # a job would build it again; never lose the thread over it
+            log.exception("preparing a worker thread failed")
         delay = 0.02
         while not self.stop_event.is_set():
             try:

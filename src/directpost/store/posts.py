@@ -211,10 +211,12 @@ class PublishLease(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-#: Claims, leases and enqueued marks change rows no caller holds loaded in its session, so
-#: they are plain Core statements on the tables: the ORM's bulk-update machinery (finding and
-#: updating matching objects) was a fifth of a worker's CPU.
+#: Claims, leases, enqueued marks and the steps of a start (attempt written, answer stored,
+#: tracking started) change rows no caller holds loaded in its session, so they are plain Core
+#: statements on the tables: the ORM's unit of work and bulk-update machinery were the larger
+#: part of a worker's CPU.
 _POSTS = cast(Table, Post.__table__)
+_ATTEMPTS = cast(Table, PublishAttempt.__table__)
 _LEASES = cast(Table, PublishLease.__table__)
 
 
@@ -369,34 +371,49 @@ def set_state(
 # Caps (CAP-1, CAP-3, CAP-5): counted from our own records
 
 
-def creators_posted_since(session: Session, *, since: datetime) -> set[str]:
-    """open_ids that have started a publish through this app since `since` (CAP-1)."""
-    query = (
-        select(Post.open_id)
-        .join(PublishAttempt, PublishAttempt.post_id == Post.id)
-        .where(PublishAttempt.created_at >= since)
-        .distinct()
-    )
-    return set(session.scalars(query))
+#: Attempt states that mean the post reached TikTok (or may have: an unanswered init counts).
+_REACHED = (CONFIRMED, AMBIGUOUS, INIT_SENT, FINISHED)
 
 
-def posts_started_since(
-    session: Session, *, open_id: str, since: datetime, mode: str | None = None
-) -> int:
-    """How many posts of this creator have reached TikTok since `since` (CAP-3, CAP-5)."""
-    query = (
-        select(func.count(func.distinct(Post.id)))
-        .join(PublishAttempt, PublishAttempt.post_id == Post.id)
-        .where(
-            Post.open_id == open_id,
-            PublishAttempt.created_at >= since,
-            PublishAttempt.state.in_((CONFIRMED, AMBIGUOUS, INIT_SENT, FINISHED)),
-            Post.state.not_in((FAILED, CANCELLED)),
+@dataclass(frozen=True, slots=True)
+class CapStanding:
+    """What the caps are counted from (CAP-1, CAP-3, CAP-5), for one creator over a period."""
+
+    #: Accounts that have started a publish through this app.
+    creators_posted: int
+    #: Whether this creator is one of them.
+    creator_posted: bool
+    #: This creator's posts that reached TikTok and did not fail or get cancelled.
+    started: int
+    #: The same, for drafts sent to the creator's inbox.
+    inbox_started: int
+
+
+def cap_standing(session: Session, *, open_id: str, since: datetime) -> CapStanding:
+    """Counted by the database in one statement: every start asks, and the number of
+    accounts grows with the app."""
+
+    def started(*columns: Any) -> Any:
+        return (
+            select(*columns)
+            .join(PublishAttempt, PublishAttempt.post_id == Post.id)
+            .where(PublishAttempt.created_at >= since)
         )
+
+    reached = started(func.count(func.distinct(Post.id))).where(
+        Post.open_id == open_id,
+        PublishAttempt.state.in_(_REACHED),
+        Post.state.not_in((FAILED, CANCELLED)),
     )
-    if mode is not None:
-        query = query.where(Post.mode == mode)
-    return int(session.scalar(query) or 0)
+    creators, mine, posts, inbox = session.execute(
+        select(
+            started(func.count(func.distinct(Post.open_id))).scalar_subquery(),
+            started(Post.id).where(Post.open_id == open_id).exists(),
+            reached.scalar_subquery(),
+            reached.where(Post.mode == "inbox").scalar_subquery(),
+        )
+    ).one()
+    return CapStanding(int(creators or 0), bool(mine), int(posts or 0), int(inbox or 0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -412,20 +429,100 @@ def new_attempt(
     token_expires_at: datetime | None,
     now: datetime | None = None,
 ) -> PublishAttempt:
-    """Write the attempt as INIT_SENT before its init leaves, so a crash leaves a trace."""
-    number = 1 + max((a.number for a in post.attempts), default=0)
-    attempt = PublishAttempt(
+    """`insert_attempt` for a loaded post: returns the attempt, also in `post.attempts`."""
+    attempt_id = insert_attempt(
+        session,
         post_id=post.id,
-        number=number,
         source=source,
-        state=INIT_SENT,
         media_token=media_token,
         token_expires_at=token_expires_at,
-        created_at=now or utcnow(),
+        now=now or utcnow(),
     )
-    post.attempts.append(attempt)
-    session.flush()
+    session.expire(post, ["attempts"])
+    attempt = session.get(PublishAttempt, attempt_id)
+    assert attempt is not None
     return attempt
+
+
+def insert_attempt(
+    session: Session,
+    *,
+    post_id: int,
+    source: str,
+    media_token: str | None,
+    token_expires_at: datetime | None,
+    now: datetime,
+) -> int:
+    """Write the attempt as INIT_SENT before its init leaves, so a crash leaves a trace; one
+    statement, numbered after the post's earlier attempts. Returns its id."""
+    number = (
+        select(func.coalesce(func.max(_ATTEMPTS.c.number), 0) + 1)
+        .where(_ATTEMPTS.c.post_id == post_id)
+        .scalar_subquery()
+    )
+    added = session.execute(
+        _ATTEMPTS.insert()
+        .values(
+            post_id=post_id,
+            number=number,
+            source=source,
+            state=INIT_SENT,
+            media_token=media_token,
+            token_expires_at=token_expires_at,
+            created_at=now,
+        )
+        .returning(_ATTEMPTS.c.id)
+    )
+    return int(added.scalar_one())
+
+
+def confirm_attempt(
+    session: Session,
+    *,
+    post_id: int,
+    attempt_id: int,
+    publish_id: str,
+    upload_url: str | None,
+    now: datetime,
+) -> bool:
+    """Store TikTok's answer to an init (its `publish_id` on the attempt and on the post);
+    False when the post is gone."""
+    session.execute(
+        update(_ATTEMPTS)
+        .where(_ATTEMPTS.c.id == attempt_id)
+        .values(state=CONFIRMED, publish_id=publish_id, upload_url=upload_url)
+    )
+    changed = session.execute(
+        update(_POSTS).where(_POSTS.c.id == post_id).values(publish_id=publish_id, updated_at=now)
+    )
+    return bool(changed.rowcount)  # type: ignore[attr-defined]
+
+
+def start_tracking(
+    session: Session, *, post_id: int, account_id: int, next_look: datetime, now: datetime
+) -> None:
+    """The publish is with TikTok: the post is processing (looked at again at `next_look`),
+    and the creator's lease is free for the next post."""
+    session.execute(
+        update(_POSTS)
+        .where(_POSTS.c.id == post_id)
+        .values(
+            state=PROCESSING,
+            reason_code="",
+            reason_text="",
+            due_at=next_look,
+            tries=0,
+            updated_at=now,
+        )
+    )
+    release_lease(session, account_id=account_id, post_id=post_id)
+
+
+def cancel_requested(session: Session, *, post_id: int) -> bool | None:
+    """Whether the creator asked to cancel the post (None: no such post)."""
+    return session.execute(
+        select(_POSTS.c.cancel_requested).where(_POSTS.c.id == post_id)
+    ).scalar_one_or_none()
 
 
 def revoke_attempt_url(attempt: PublishAttempt, *, now: datetime | None = None) -> None:
@@ -598,7 +695,12 @@ _SIBLING = aliased(Post, name="sibling")
 
 
 def claim_due_posts(
-    session: Session, *, now: datetime, grace: timedelta, limit: int = 200
+    session: Session,
+    *,
+    now: datetime,
+    grace: timedelta,
+    limit: int = 200,
+    account_id: int | None = None,
 ) -> list[int]:
     """Due posts no queue holds a job for; marks them as enqueued for `grace`.
 
@@ -606,7 +708,8 @@ def claim_due_posts(
     another post of the same account holds the account's lease or is itself on its way to a
     worker to start (enqueued by this or another sweeper), and at most one such post per
     account is taken per sweep. Otherwise the second would only find the lease taken and
-    wait for a later sweep.
+    wait for a later sweep. `account_id`: only that account's posts (a worker handing on to
+    the creator's next post as a start ends).
     """
     other_post = _SIBLING
     busy = (
@@ -636,6 +739,8 @@ def claim_due_posts(
         .order_by(Post.due_at, Post.id)
         .limit(limit * 5)
     )
+    if account_id is not None:
+        query = query.where(Post.account_id == account_id)
     starting: set[int] = set()
     chosen: list[int] = []
     for post_id, account_id, state in session.execute(query).all():
