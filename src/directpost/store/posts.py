@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     case,
     delete,
     func,
@@ -218,6 +219,10 @@ class PublishLease(Base):
 _POSTS = cast(Table, Post.__table__)
 _ATTEMPTS = cast(Table, PublishAttempt.__table__)
 _LEASES = cast(Table, PublishLease.__table__)
+#: The statements a job runs at every step are built once, with named parameters: SQLAlchemy
+#: then builds each one's cache key once too (per execution that traversal was most of what a
+#: statement cost in Python: a tenth of a worker's CPU for the caps query alone).
+_param = bindparam
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,10 +295,13 @@ class PostProgress:
     account_id: int
 
 
+_PROGRESS = select(_POSTS.c.state, _POSTS.c.due_at, _POSTS.c.account_id).where(
+    _POSTS.c.id == _param("post_id")
+)
+
+
 def post_progress(session: Session, *, post_id: int) -> PostProgress | None:
-    row = session.execute(
-        select(_POSTS.c.state, _POSTS.c.due_at, _POSTS.c.account_id).where(_POSTS.c.id == post_id)
-    ).first()
+    row = session.execute(_PROGRESS, {"post_id": post_id}).first()
     return PostProgress(*row) if row is not None else None
 
 
@@ -389,29 +397,35 @@ class CapStanding:
     inbox_started: int
 
 
-def cap_standing(session: Session, *, open_id: str, since: datetime) -> CapStanding:
-    """Counted by the database in one statement: every start asks, and the number of
-    accounts grows with the app."""
-
+def _cap_standing_statement() -> Any:
     def started(*columns: Any) -> Any:
         return (
             select(*columns)
             .join(PublishAttempt, PublishAttempt.post_id == Post.id)
-            .where(PublishAttempt.created_at >= since)
+            .where(PublishAttempt.created_at >= _param("since", type_=UTCDateTime()))
         )
 
     reached = started(func.count(func.distinct(Post.id))).where(
-        Post.open_id == open_id,
+        Post.open_id == _param("open_id"),
         PublishAttempt.state.in_(_REACHED),
         Post.state.not_in((FAILED, CANCELLED)),
     )
+    return select(
+        started(func.count(func.distinct(Post.open_id))).scalar_subquery(),
+        started(Post.id).where(Post.open_id == _param("open_id")).exists(),
+        reached.scalar_subquery(),
+        reached.where(Post.mode == "inbox").scalar_subquery(),
+    )
+
+
+_CAP_STANDING = _cap_standing_statement()
+
+
+def cap_standing(session: Session, *, open_id: str, since: datetime) -> CapStanding:
+    """Counted by the database in one statement: every start asks, and the number of
+    accounts grows with the app."""
     creators, mine, posts, inbox = session.execute(
-        select(
-            started(func.count(func.distinct(Post.open_id))).scalar_subquery(),
-            started(Post.id).where(Post.open_id == open_id).exists(),
-            reached.scalar_subquery(),
-            reached.where(Post.mode == "inbox").scalar_subquery(),
-        )
+        _CAP_STANDING, {"open_id": open_id, "since": since}
     ).one()
     return CapStanding(int(creators or 0), bool(mine), int(posts or 0), int(inbox or 0))
 
@@ -444,6 +458,23 @@ def new_attempt(
     return attempt
 
 
+_INSERT_ATTEMPT = (
+    _ATTEMPTS.insert()
+    .values(
+        post_id=_param("post_id"),
+        number=select(func.coalesce(func.max(_ATTEMPTS.c.number), 0) + 1)
+        .where(_ATTEMPTS.c.post_id == _param("post_id"))
+        .scalar_subquery(),
+        source=_param("source"),
+        state=INIT_SENT,
+        media_token=_param("media_token"),
+        token_expires_at=_param("token_expires_at"),
+        created_at=_param("now"),
+    )
+    .returning(_ATTEMPTS.c.id)
+)
+
+
 def insert_attempt(
     session: Session,
     *,
@@ -455,25 +486,29 @@ def insert_attempt(
 ) -> int:
     """Write the attempt as INIT_SENT before its init leaves, so a crash leaves a trace; one
     statement, numbered after the post's earlier attempts. Returns its id."""
-    number = (
-        select(func.coalesce(func.max(_ATTEMPTS.c.number), 0) + 1)
-        .where(_ATTEMPTS.c.post_id == post_id)
-        .scalar_subquery()
-    )
     added = session.execute(
-        _ATTEMPTS.insert()
-        .values(
-            post_id=post_id,
-            number=number,
-            source=source,
-            state=INIT_SENT,
-            media_token=media_token,
-            token_expires_at=token_expires_at,
-            created_at=now,
-        )
-        .returning(_ATTEMPTS.c.id)
+        _INSERT_ATTEMPT,
+        {
+            "post_id": post_id,
+            "source": source,
+            "media_token": media_token,
+            "token_expires_at": token_expires_at,
+            "now": now,
+        },
     )
     return int(added.scalar_one())
+
+
+_CONFIRM_ATTEMPT = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == _param("attempt_id"))
+    .values(state=CONFIRMED, publish_id=_param("publish_id"), upload_url=_param("upload_url"))
+)
+_POST_PUBLISH_ID = (
+    update(_POSTS)
+    .where(_POSTS.c.id == _param("post_id"))
+    .values(publish_id=_param("publish_id"), updated_at=_param("now"))
+)
 
 
 def confirm_attempt(
@@ -488,14 +523,27 @@ def confirm_attempt(
     """Store TikTok's answer to an init (its `publish_id` on the attempt and on the post);
     False when the post is gone."""
     session.execute(
-        update(_ATTEMPTS)
-        .where(_ATTEMPTS.c.id == attempt_id)
-        .values(state=CONFIRMED, publish_id=publish_id, upload_url=upload_url)
+        _CONFIRM_ATTEMPT,
+        {"attempt_id": attempt_id, "publish_id": publish_id, "upload_url": upload_url},
     )
     changed = session.execute(
-        update(_POSTS).where(_POSTS.c.id == post_id).values(publish_id=publish_id, updated_at=now)
+        _POST_PUBLISH_ID, {"post_id": post_id, "publish_id": publish_id, "now": now}
     )
     return bool(changed.rowcount)  # type: ignore[attr-defined]
+
+
+_START_TRACKING = (
+    update(_POSTS)
+    .where(_POSTS.c.id == _param("post_id"))
+    .values(
+        state=PROCESSING,
+        reason_code="",
+        reason_text="",
+        due_at=_param("next_look"),
+        tries=0,
+        updated_at=_param("now"),
+    )
+)
 
 
 def start_tracking(
@@ -503,26 +551,16 @@ def start_tracking(
 ) -> None:
     """The publish is with TikTok: the post is processing (looked at again at `next_look`),
     and the creator's lease is free for the next post."""
-    session.execute(
-        update(_POSTS)
-        .where(_POSTS.c.id == post_id)
-        .values(
-            state=PROCESSING,
-            reason_code="",
-            reason_text="",
-            due_at=next_look,
-            tries=0,
-            updated_at=now,
-        )
-    )
+    session.execute(_START_TRACKING, {"post_id": post_id, "next_look": next_look, "now": now})
     release_lease(session, account_id=account_id, post_id=post_id)
+
+
+_CANCEL_REQUESTED = select(_POSTS.c.cancel_requested).where(_POSTS.c.id == _param("post_id"))
 
 
 def cancel_requested(session: Session, *, post_id: int) -> bool | None:
     """Whether the creator asked to cancel the post (None: no such post)."""
-    return session.execute(
-        select(_POSTS.c.cancel_requested).where(_POSTS.c.id == post_id)
-    ).scalar_one_or_none()
+    return session.execute(_CANCEL_REQUESTED, {"post_id": post_id}).scalar_one_or_none()
 
 
 def revoke_attempt_url(attempt: PublishAttempt, *, now: datetime | None = None) -> None:
@@ -541,6 +579,19 @@ class MediaGrant:
     confirmed: bool
 
 
+_MEDIA_FOR_TOKEN = (
+    select(
+        PublishAttempt.post_id,
+        PublishAttempt.state,
+        PublishAttempt.token_revoked_at,
+        PublishAttempt.token_expires_at,
+        Post.media,
+    )
+    .join(Post, Post.id == PublishAttempt.post_id)
+    .where(PublishAttempt.media_token == _param("token"))
+)
+
+
 def media_for_token(
     session: Session, *, token: str, now: datetime | None = None
 ) -> MediaGrant | None:
@@ -550,17 +601,7 @@ def media_for_token(
     answer is on its way.
     """
     now = now or utcnow()
-    row = session.execute(
-        select(
-            PublishAttempt.post_id,
-            PublishAttempt.state,
-            PublishAttempt.token_revoked_at,
-            PublishAttempt.token_expires_at,
-            Post.media,
-        )
-        .join(Post, Post.id == PublishAttempt.post_id)
-        .where(PublishAttempt.media_token == token)
-    ).first()
+    row = session.execute(_MEDIA_FOR_TOKEN, {"token": token}).first()
     if row is None:
         return None
     post_id, state, revoked_at, expires_at, media = row
@@ -575,6 +616,28 @@ def media_for_token(
 # Webhook de-duplication
 
 
+def _record_webhook_statement(insert: Any) -> Any:
+    table = cast(Table, WebhookEvent.__table__)
+    return (
+        insert(table)
+        .values(
+            dedupe_key=_param("dedupe_key"),
+            event=_param("event"),
+            open_id=_param("open_id"),
+            publish_id=_param("publish_id"),
+            received_at=_param("now"),
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.id)
+    )
+
+
+_RECORD_WEBHOOK = {
+    "postgresql": _record_webhook_statement(pg_insert),
+    "sqlite": _record_webhook_statement(sqlite_insert),
+}
+
+
 def record_webhook_event(
     session: Session, *, dedupe_key: str, event: str, open_id: str, publish_id: str
 ) -> bool:
@@ -583,19 +646,15 @@ def record_webhook_event(
     One INSERT ... ON CONFLICT DO NOTHING (PostgreSQL and SQLite both have it): no savepoint
     round trips on the path that must answer TikTok fast.
     """
-    insert = _insert_for(session)
-    table = cast(Table, WebhookEvent.__table__)
     added = session.execute(
-        insert(table)
-        .values(
-            dedupe_key=dedupe_key,
-            event=event,
-            open_id=open_id,
-            publish_id=publish_id,
-            received_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(table.c.id)
+        _RECORD_WEBHOOK[_dialect(session)],
+        {
+            "dedupe_key": dedupe_key,
+            "event": event,
+            "open_id": open_id,
+            "publish_id": publish_id,
+            "now": utcnow(),
+        },
     )
     return added.first() is not None
 
@@ -604,47 +663,85 @@ def record_webhook_event(
 # Claims (one job per post) and leases (one publish at a time per creator)
 
 
+_CLAIM_POST = (
+    update(_POSTS)
+    .where(
+        _POSTS.c.id == _param("post_id"),
+        (_POSTS.c.claimed_until.is_(None))
+        | (_POSTS.c.claimed_until <= _param("now"))
+        | (_POSTS.c.claimed_by == _param("holder")),
+    )
+    .values(claimed_by=_param("holder"), claimed_until=_param("until"))
+)
+
+
 def try_claim_post(
     session: Session, *, post_id: int, holder: str, ttl: timedelta, now: datetime | None = None
 ) -> bool:
     """Claim the post for one job (or renew our claim); False when another live job has it."""
     now = now or utcnow()
     result = session.execute(
-        update(_POSTS)
-        .where(
-            _POSTS.c.id == post_id,
-            (_POSTS.c.claimed_until.is_(None))
-            | (_POSTS.c.claimed_until <= now)
-            | (_POSTS.c.claimed_by == holder),
-        )
-        .values(claimed_by=holder, claimed_until=now + ttl)
+        _CLAIM_POST, {"post_id": post_id, "holder": holder, "now": now, "until": now + ttl}
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+_RENEW_CLAIM = (
+    update(_POSTS)
+    .where(_POSTS.c.id == _param("post_id"), _POSTS.c.claimed_by == _param("holder"))
+    .values(claimed_until=_param("until"))
+)
 
 
 def renew_post_claim(
     session: Session, *, post_id: int, holder: str, ttl: timedelta, now: datetime
 ) -> None:
     """Extend a claim the holder still has (never re-take one its run has already ended)."""
-    session.execute(
-        update(_POSTS)
-        .where(_POSTS.c.id == post_id, _POSTS.c.claimed_by == holder)
-        .values(claimed_until=now + ttl)
+    session.execute(_RENEW_CLAIM, {"post_id": post_id, "holder": holder, "until": now + ttl})
+
+
+_MINE = _POSTS.c.claimed_by == _param("holder")
+_END_RUN = (
+    update(_POSTS)
+    .where(_POSTS.c.id == _param("post_id"))
+    .values(
+        claimed_by=case((_MINE, None), else_=_POSTS.c.claimed_by),
+        claimed_until=case((_MINE, None), else_=_POSTS.c.claimed_until),
+        enqueued_until=None,
     )
+)
 
 
 def end_run(session: Session, *, post_id: int, holder: str) -> None:
     """A job's run on the post is over: drop its claim (if still its own) and the enqueued
     mark, so the sweeper may hand the post to a job again once it is due."""
-    session.execute(
-        update(_POSTS)
-        .where(_POSTS.c.id == post_id)
-        .values(
-            claimed_by=case((_POSTS.c.claimed_by == holder, None), else_=_POSTS.c.claimed_by),
-            claimed_until=case((_POSTS.c.claimed_by == holder, None), else_=_POSTS.c.claimed_until),
-            enqueued_until=None,
-        )
+    session.execute(_END_RUN, {"post_id": post_id, "holder": holder})
+
+
+def _take_lease_statement(insert: Any) -> Any:
+    statement = insert(_LEASES).values(
+        account_id=_param("account_id"),
+        holder=_param("holder"),
+        post_id=_param("post_id"),
+        expires_at=_param("until"),
     )
+    return statement.on_conflict_do_update(
+        index_elements=[_LEASES.c.account_id],
+        set_={
+            "holder": statement.excluded.holder,
+            "post_id": statement.excluded.post_id,
+            "expires_at": statement.excluded.expires_at,
+        },
+        where=(_LEASES.c.expires_at <= _param("now")) | (_LEASES.c.holder == _param("holder")),
+    ).returning(_LEASES.c.account_id)
+
+
+#: PostgreSQL and SQLite both have INSERT ... ON CONFLICT DO UPDATE ... WHERE, each its own
+#: construct in SQLAlchemy.
+_TAKE_LEASE = {
+    "postgresql": _take_lease_statement(pg_insert),
+    "sqlite": _take_lease_statement(sqlite_insert),
+}
 
 
 def try_take_lease(
@@ -658,60 +755,41 @@ def try_take_lease(
 ) -> bool:
     """Take (or renew) the account's lease for `post_id`; False if another live post holds it.
 
-    One statement (PostgreSQL and SQLite both have INSERT ... ON CONFLICT DO UPDATE ... WHERE):
-    a new lease is inserted; an existing one is taken over only when it has expired or is
-    already ours; otherwise nothing changes and no row comes back.
+    One statement: a new lease is inserted; an existing one is taken over only when it has
+    expired or is already ours; otherwise nothing changes and no row comes back.
     """
     now = now or utcnow()
-    insert = _insert_for(session)
-    statement = insert(_LEASES).values(
-        account_id=account_id, holder=holder, post_id=post_id, expires_at=now + ttl
-    )
     taken = session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[_LEASES.c.account_id],
-            set_={
-                "holder": statement.excluded.holder,
-                "post_id": statement.excluded.post_id,
-                "expires_at": statement.excluded.expires_at,
-            },
-            where=(_LEASES.c.expires_at <= now) | (_LEASES.c.holder == holder),
-        ).returning(_LEASES.c.account_id)
+        _TAKE_LEASE[_dialect(session)],
+        {
+            "account_id": account_id,
+            "holder": holder,
+            "post_id": post_id,
+            "until": now + ttl,
+            "now": now,
+        },
     )
     return taken.first() is not None
 
 
-def _insert_for(session: Session) -> Any:
-    """The INSERT construct with ON CONFLICT for the session's database."""
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+def _dialect(session: Session) -> str:
+    return "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
+
+
+_RENEW_LEASE = (
+    update(_LEASES).where(_LEASES.c.holder == _param("holder")).values(expires_at=_param("until"))
+)
 
 
 def renew_lease(session: Session, *, holder: str, ttl: timedelta, now: datetime) -> None:
-    session.execute(update(_LEASES).where(_LEASES.c.holder == holder).values(expires_at=now + ttl))
+    session.execute(_RENEW_LEASE, {"holder": holder, "until": now + ttl})
 
 
-#: Another post of the same account, in `claim_due_posts` (built once: an alias is costly).
-_SIBLING = aliased(Post, name="sibling")
-
-
-def claim_due_posts(
-    session: Session,
-    *,
-    now: datetime,
-    grace: timedelta,
-    limit: int = 200,
-    account_id: int | None = None,
-) -> list[int]:
-    """Due posts no queue holds a job for; marks them as enqueued for `grace`.
-
-    One publish at a time per creator: a post that has not started yet is skipped while
-    another post of the same account holds the account's lease or is itself on its way to a
-    worker to start (enqueued by this or another sweeper), and at most one such post per
-    account is taken per sweep. Otherwise the second would only find the lease taken and
-    wait for a later sweep. `account_id`: only that account's posts (a worker handing on to
-    the creator's next post as a start ends).
-    """
-    other_post = _SIBLING
+def _due_posts_statement(*, one_account: bool) -> Any:
+    """The sweep's query (see `claim_due_posts`), with parameters `now`, `rows` and, for
+    `one_account`, `account_id`."""
+    now = _param("now", type_=UTCDateTime())
+    other_post = aliased(Post, name="sibling")
     busy = (
         select(PublishLease.account_id)
         .where(PublishLease.expires_at > now)
@@ -737,40 +815,70 @@ def claim_due_posts(
             ~(Post.state.in_((SCHEDULED, QUEUED)) & (busy | sibling_starting)),
         )
         .order_by(Post.due_at, Post.id)
-        .limit(limit * 5)
+        .limit(_param("rows"))
     )
+    return query.where(Post.account_id == _param("account_id")) if one_account else query
+
+
+_DUE_POSTS = _due_posts_statement(one_account=False)
+_DUE_POSTS_OF_ACCOUNT = _due_posts_statement(one_account=True)
+_MARK_ENQUEUED = (
+    update(_POSTS)
+    .where(
+        _POSTS.c.id.in_(_param("ids", expanding=True)),
+        (_POSTS.c.enqueued_until.is_(None)) | (_POSTS.c.enqueued_until <= _param("now")),
+    )
+    .values(enqueued_until=_param("until"))
+    .returning(_POSTS.c.id)
+)
+
+
+def claim_due_posts(
+    session: Session,
+    *,
+    now: datetime,
+    grace: timedelta,
+    limit: int = 200,
+    account_id: int | None = None,
+) -> list[int]:
+    """Due posts no queue holds a job for; marks them as enqueued for `grace`.
+
+    One publish at a time per creator: a post that has not started yet is skipped while
+    another post of the same account holds the account's lease or is itself on its way to a
+    worker to start (enqueued by this or another sweeper), and at most one such post per
+    account is taken per sweep. Otherwise the second would only find the lease taken and
+    wait for a later sweep. `account_id`: only that account's posts (a worker handing on to
+    the creator's next post as a start ends).
+    """
+    params: dict[str, Any] = {"now": now, "rows": limit * 5}
+    statement = _DUE_POSTS
     if account_id is not None:
-        query = query.where(Post.account_id == account_id)
+        statement, params["account_id"] = _DUE_POSTS_OF_ACCOUNT, account_id
     starting: set[int] = set()
     chosen: list[int] = []
-    for post_id, account_id, state in session.execute(query).all():
+    for post_id, account, state in session.execute(statement, params).all():
         if state in (SCHEDULED, QUEUED):
-            if account_id in starting:
+            if account in starting:
                 continue
-            starting.add(account_id)
+            starting.add(account)
         chosen.append(post_id)
         if len(chosen) >= limit:
             break
     if not chosen:
         return []
     # One statement marks them all; another sweeper may have taken some in between.
-    marked = session.execute(
-        update(_POSTS)
-        .where(
-            _POSTS.c.id.in_(chosen),
-            (_POSTS.c.enqueued_until.is_(None)) | (_POSTS.c.enqueued_until <= now),
-        )
-        .values(enqueued_until=now + grace)
-        .returning(_POSTS.c.id)
-    )
+    marked = session.execute(_MARK_ENQUEUED, {"ids": chosen, "now": now, "until": now + grace})
     taken = set(marked.scalars().all())
     return [post_id for post_id in chosen if post_id in taken]
 
 
+_RELEASE_LEASE = delete(_LEASES).where(
+    _LEASES.c.account_id == _param("account_id"), _LEASES.c.post_id == _param("post_id")
+)
+
+
 def release_lease(session: Session, *, account_id: int, post_id: int) -> None:
-    session.execute(
-        delete(_LEASES).where(_LEASES.c.account_id == account_id, _LEASES.c.post_id == post_id)
-    )
+    session.execute(_RELEASE_LEASE, {"account_id": account_id, "post_id": post_id})
 
 
 def lease_holder(session: Session, *, account_id: int, now: datetime | None = None) -> int | None:
