@@ -35,9 +35,16 @@ and a creator's next start waits for the one on its way); media-URL lookups load
 per look and the app's pool of 5 opened and closed connections, so webhook answers took over
 TikTok's 5 s and were delivered again (lookups are one plain query, pools sized); the ORM's
 bulk-update machinery was a fifth of a worker's CPU (claims and leases are Core statements).
-What remains is CPU: in the first burst both cores are busy with the workers (~50 ms per
-post), the app server (~25 ms: the pull and the webhook), PostgreSQL (~15 ms) and the emulator
-(~15 ms).
+The round after that (ratio 1.25-1.29 -> 1.15-1.16 on PostgreSQL + Redis, 1.43-1.50 -> ~1.2 on
+SQLite): the workers were still CPU-bound in the first burst, and a profile showed where it
+went. SQLAlchemy built a cache key for every statement it was handed, and each call built a
+new statement (the caps query alone was a tenth of a worker's CPU): the hot statements are now
+built once with named parameters. The attempt, the stored answer and the start of tracking are
+Core statements, the caps one query, and each thread builds its loop and client before its
+first job (32 threads did it in the first second of the burst). A start that ends hands the
+creator's next post to a worker itself; kept connections are pinged only after sitting idle.
+A held pull looked for the init's answer at 50, 150, 350, 750 ms: now every 50 ms. The budgets'
+margin went from 1 s to 0.25 s (a request already counts from its answer).
 
 Options: `--creators N --posts-per-creator M --processes P --threads T
 --size scale|embedded`.
