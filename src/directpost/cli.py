@@ -80,14 +80,11 @@ def worker(
 ) -> None:
     """Run publish workers (jobs from the queue, scheduled posts, status tracking) until SIGTERM,
     which lets running jobs finish first."""
-    import logging
-
     from directpost.config import get_settings
+    from directpost.logs import configure_logging
     from directpost.publishing.worker import run_worker, run_worker_processes
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     settings = get_settings()
     if processes == 1:
         run_worker(settings, threads=threads)

@@ -115,3 +115,35 @@ def test_in_development_a_key_is_generated_once_with_owner_only_permissions(
     logs = "\n".join(r.getMessage() for r in caplog.records)
     assert "generated a development key" in logs
     assert key not in logs
+
+
+def test_access_log_and_request_logs_carry_no_codes_or_media_tokens_TECH_1() -> None:
+    """uvicorn's access log would print the OAuth callback's `?code=` and the media URL tokens
+    TikTok pulls from; httpx2 would print every request's URL (upload URLs carry a token)."""
+    import uvicorn
+
+    from directpost.logs import configure_logging
+
+    configure_logging()
+    uvicorn.Config(create_app, log_level="info")  # uvicorn configures its loggers after ours
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    access = logging.getLogger("uvicorn.access")
+    keep = Keep()
+    access.addHandler(keep)
+    try:
+        for path in (
+            "/auth/tiktok/callback?code=SECRET-CODE&state=SECRET-STATE",
+            "/m/SECRET-MEDIA-TOKEN/0.mp4",
+        ):
+            access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", path, "1.1", 200)
+    finally:
+        access.removeHandler(keep)
+    assert len(lines) == 2
+    assert "/auth/tiktok/callback?…" in lines[0] and "/m/…/0.mp4" in lines[1]
+    assert not any("SECRET" in line for line in lines)
+    assert not logging.getLogger("httpx2").isEnabledFor(logging.INFO)

@@ -21,6 +21,7 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from directpost import logs
 from directpost.config import Settings
 from directpost.web.app import create_app
 
@@ -28,8 +29,9 @@ log = logging.getLogger(__name__)
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    """Plain log lines on stderr for our loggers (uvicorn configures its own)."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Plain log lines on stderr, never a secret (see `directpost.logs`); uvicorn adds its own
+    handlers."""
+    logs.configure_logging(level)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
