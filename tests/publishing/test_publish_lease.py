@@ -91,3 +91,15 @@ def test_released_lease_is_free_for_the_next_post(factory: sessionmaker[Session]
     with factory() as session, session.begin():
         store.release_lease(session, account_id=account_id, post_id=1)
     assert _take(factory, account_id, 2, at=now)
+
+
+def test_a_heartbeat_keeps_the_holders_lease_alive(factory: sessionmaker[Session]) -> None:
+    """A long step (a budget wait, a slow upload) renews the lease through the job's heartbeat
+    (`renew_lease`), so no other post takes it while the holder still works."""
+    account_id = _account(factory)
+    now = utcnow()
+    assert _take(factory, account_id, 1, at=now)
+    with factory() as session, session.begin():
+        store.renew_lease(session, holder="post-1", ttl=TTL, now=now + TTL - timedelta(seconds=1))
+    assert not _take(factory, account_id, 2, at=now + TTL)  # renewed: still the holder's
+    assert _take(factory, account_id, 2, at=now + 2 * TTL)

@@ -276,20 +276,20 @@ def _apply_finish(session: Session, ctx: PublishContext, post: store.Post, done:
 async def _publish(ctx: PublishContext, post_id: int, run: _Run) -> None:
     now = ctx.clock()
     with ctx.factory() as session, session.begin():
-        post = _must(session, post_id)
+        post = store.post_to_start(session, post_id=post_id)
+        if post is None:
+            raise _Finish(outcomes.UNKNOWN_FAILURE, code="missing")
         if post.cancel_requested:
             raise _Finish(outcomes.CANCELLED_BY_CREATOR, code="cancelled")
         account = session.get(accounts.TikTokAccount, post.account_id)
         if account is None or not account.is_connected:
             raise _Finish(outcomes.DISCONNECTED, code="account_disconnected")
-        confirmed = next((a for a in post.attempts if a.state == store.CONFIRMED), None)
-        if confirmed is None:
+        attempts = store.attempt_states(session, post_id=post_id)
+        confirmed = next((i for i, state in attempts if state == store.CONFIRMED), None)
+        if confirmed is None and any(state == store.INIT_SENT for _, state in attempts):
             # A lost answer from an earlier run: that init may exist at TikTok. Revoke its URL
             # first, so such a ghost can only fail (video_pull_failed), then try anew.
-            for attempt in post.attempts:
-                if attempt.state == store.INIT_SENT:
-                    attempt.state = store.AMBIGUOUS
-                    store.revoke_attempt_url(attempt, now=now)
+            store.mark_unanswered_ambiguous(session, post_id=post_id, now=now)
         # In the same transaction (it commits either way: the revocations above stand even
         # when another post holds the lease): take the creator's lease, then check the caps.
         leased = store.try_take_lease(
@@ -304,13 +304,9 @@ async def _publish(ctx: PublishContext, post_id: int, run: _Run) -> None:
         policy = None
         if leased:
             if post.state != store.PUBLISHING:
-                store.set_state(post, state=store.PUBLISHING, now=now)
-                post.started_at = post.started_at or now
+                store.mark_publishing(session, post_id=post_id, now=now)
             if confirmed is None:
                 policy, problem = start_standing(session, ctx.settings, post, now)
-        facts = _StartFacts.of(post)
-        open_id = post.open_id
-        account_id = post.account_id
         draft = draft_from_choices(post.choices)
         # Read while the row is at hand; None when it must be refreshed first (under a lock).
         known_token = accounts.usable_access_token(account, cipher=ctx.cipher, now=now)
@@ -319,9 +315,10 @@ async def _publish(ctx: PublishContext, post_id: int, run: _Run) -> None:
     if problem is not None:
         raise _Finish(outcomes.Outcome(store.TRY_LATER, problem), code="cap")
 
+    open_id, account_id = post.open_id, post.account_id
     async with ctx.client() as client:
         if confirmed is not None:
-            await _after_init(ctx, client, post_id, confirmed.id, account_id)
+            await _after_init(ctx, client, post_id, confirmed, account_id)
             return
         assert policy is not None
         token = known_token or await _access_token(ctx, client, account_id)
@@ -330,7 +327,7 @@ async def _publish(ctx: PublishContext, post_id: int, run: _Run) -> None:
         init_ticket = await _spend(ctx, open_id, "init")
         try:
             await _revalidate(ctx, client, post_id, open_id, token, draft, policy)
-            attempt_id, tracking = await _init(ctx, client, post_id, facts, token, run)
+            attempt_id, tracking = await _init(ctx, client, post_id, post, token, run)
         finally:
             await _settle(ctx, init_ticket)
         if not tracking:
@@ -372,7 +369,7 @@ def cap_problem(
 
 
 def start_standing(
-    session: Session, settings: Settings, post: store.Post, now: datetime
+    session: Session, settings: Settings, post: store.Post | store.PostToStart, now: datetime
 ) -> tuple[AppPolicy, str | None]:
     """The app's standing (CAP-1) for the post's creator at `now`, and the plain sentence when
     a cap forbids starting the post now (CAP-1, CAP-3, CAP-5); one query."""
@@ -492,7 +489,7 @@ async def _revalidate(
         )
 
 
-def _transfer_source(settings: Settings, post: store.Post | _StartFacts) -> str:
+def _transfer_source(settings: Settings, post: store.Post | store.PostToStart) -> str:
     """PULL_FROM_URL for media the server holds (TECH-2); FILE_UPLOAD only when the operator
     chose it for a deployment without a public URL. Photos can only be pulled."""
     if post.kind == "photos":
@@ -500,25 +497,8 @@ def _transfer_source(settings: Settings, post: store.Post | _StartFacts) -> str:
     return "FILE_UPLOAD" if settings.transfer_mode == "file_upload" else "PULL_FROM_URL"
 
 
-@dataclass(frozen=True)
-class _StartFacts:
-    """What the init is built from, read with the post as its start took the creator's lease.
-    None of it changes while the post is publishing (only scheduled posts can be edited); the
-    one thing that can, a cancel, is read again right before the init."""
-
-    account_id: int
-    kind: str
-    mode: str
-    media: list[dict[str, Any]]
-    choices: dict[str, Any]
-
-    @classmethod
-    def of(cls, post: store.Post) -> _StartFacts:
-        return cls(post.account_id, post.kind, post.mode, list(post.media), dict(post.choices))
-
-
 async def _init(
-    ctx: PublishContext, client: Any, post_id: int, facts: _StartFacts, token: str, run: _Run
+    ctx: PublishContext, client: Any, post_id: int, facts: store.PostToStart, token: str, run: _Run
 ) -> tuple[int, bool]:
     """Write the attempt, send the init, store its answer. Returns the attempt's id and whether
     tracking has started (nothing to upload: TikTok pulls); then the run has ended too."""
@@ -612,7 +592,7 @@ class _InitRequest:
 
 
 def _init_request(
-    settings: Settings, post: _StartFacts, source_kind: str, media_token: str | None
+    settings: Settings, post: store.PostToStart, source_kind: str, media_token: str | None
 ) -> _InitRequest:
     draft = draft_from_choices(post.choices)
     media = list(post.media)

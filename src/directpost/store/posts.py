@@ -555,6 +555,95 @@ def start_tracking(
     release_lease(session, account_id=account_id, post_id=post_id)
 
 
+@dataclass(frozen=True, slots=True)
+class PostToStart:
+    """What starting a publish reads of a post. Kind, mode, media and choices cannot change
+    while it publishes (only scheduled posts are editable); a cancel can, so it is read again
+    right before the init (`cancel_requested`)."""
+
+    id: int
+    account_id: int
+    open_id: str
+    kind: str
+    mode: str
+    media: list[dict[str, Any]]
+    choices: dict[str, Any]
+    state: str
+    cancel_requested: bool
+
+
+_POST_TO_START = select(
+    _POSTS.c.id,
+    _POSTS.c.account_id,
+    _POSTS.c.open_id,
+    _POSTS.c.kind,
+    _POSTS.c.mode,
+    _POSTS.c.media,
+    _POSTS.c.choices,
+    _POSTS.c.state,
+    _POSTS.c.cancel_requested,
+).where(_POSTS.c.id == _param("post_id"))
+
+
+def post_to_start(session: Session, *, post_id: int) -> PostToStart | None:
+    row = session.execute(_POST_TO_START, {"post_id": post_id}).first()
+    return PostToStart(*row) if row is not None else None
+
+
+_ATTEMPT_STATES = (
+    select(_ATTEMPTS.c.id, _ATTEMPTS.c.state)
+    .where(_ATTEMPTS.c.post_id == _param("post_id"))
+    .order_by(_ATTEMPTS.c.number)
+)
+
+
+def attempt_states(session: Session, *, post_id: int) -> list[tuple[int, str]]:
+    """The post's attempts as (id, state), oldest first."""
+    rows = session.execute(_ATTEMPT_STATES, {"post_id": post_id}).all()
+    return [(attempt_id, state) for attempt_id, state in rows]
+
+
+_MARK_UNANSWERED_AMBIGUOUS = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.post_id == _param("for_post"), _ATTEMPTS.c.state == INIT_SENT)
+    .values(
+        state=AMBIGUOUS,
+        token_revoked_at=case(
+            (
+                _ATTEMPTS.c.media_token.is_not(None) & _ATTEMPTS.c.token_revoked_at.is_(None),
+                _param("now", type_=UTCDateTime()),
+            ),
+            else_=_ATTEMPTS.c.token_revoked_at,
+        ),
+    )
+)
+
+
+def mark_unanswered_ambiguous(session: Session, *, post_id: int, now: datetime) -> None:
+    """Attempts whose init was sent but never answered become ambiguous, their media URLs
+    revoked (`revoke_attempt_url`), so such a ghost publish can only fail."""
+    session.execute(_MARK_UNANSWERED_AMBIGUOUS, {"for_post": post_id, "now": now})
+
+
+_MARK_PUBLISHING = (
+    update(_POSTS)
+    .where(_POSTS.c.id == _param("post_id"), _POSTS.c.state != PUBLISHING)
+    .values(
+        state=PUBLISHING,
+        reason_code="",
+        reason_text="",
+        updated_at=_param("now"),
+        started_at=func.coalesce(_POSTS.c.started_at, _param("now", type_=UTCDateTime())),
+    )
+)
+
+
+def mark_publishing(session: Session, *, post_id: int, now: datetime) -> None:
+    """A job has taken the creator's lease for the post: it is publishing (since `now`, unless
+    an earlier run started it)."""
+    session.execute(_MARK_PUBLISHING, {"post_id": post_id, "now": now})
+
+
 _CANCEL_REQUESTED = select(_POSTS.c.cancel_requested).where(_POSTS.c.id == _param("post_id"))
 
 
@@ -776,13 +865,17 @@ def _dialect(session: Session) -> str:
     return "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
 
 
+#: (An UPDATE's parameters may not be named after a column of its table: SQLAlchemy keeps
+#: those names for the SET clause.)
 _RENEW_LEASE = (
-    update(_LEASES).where(_LEASES.c.holder == _param("holder")).values(expires_at=_param("until"))
+    update(_LEASES)
+    .where(_LEASES.c.holder == _param("lease_holder"))
+    .values(expires_at=_param("until"))
 )
 
 
 def renew_lease(session: Session, *, holder: str, ttl: timedelta, now: datetime) -> None:
-    session.execute(_RENEW_LEASE, {"holder": holder, "until": now + ttl})
+    session.execute(_RENEW_LEASE, {"lease_holder": holder, "until": now + ttl})
 
 
 def _due_posts_statement(*, one_account: bool) -> Any:
