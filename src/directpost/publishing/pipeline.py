@@ -211,7 +211,10 @@ async def _heartbeat(ctx: PublishContext, post_id: int, holder: str) -> None:
                     now=now,
                 )
 
-        await asyncio.to_thread(renew)
+        try:
+            await asyncio.to_thread(renew)
+        except Exception:  # tried again next period: the claim outlives two missed renewals
+            log.exception("renewing the claim on post %s failed", post_id)
 
 
 async def _advance_claimed(
