@@ -13,8 +13,10 @@ With 10 posts per creator and 6 inits per minute per token, the 7th to 10th post
 creator cannot start before the first init has left TikTok's one-minute window; so no schedule
 can finish before `60 s + the time one post takes from its due moment to final`. That
 single-post time is measured in the same run (one post, one creator, before the batch). The
-figure reported is `time until all 1,000 are final / that minimum` (target <= 1.2) with the
-count of HTTP 429 answers the emulator gave (target 0). The emulator's clock is not advanced:
+figure reported is, as the issue defines it, `time until all 1,000 are final on the emulator /
+that minimum` (target <= 1.2), both read from the emulator's own history, with the count of
+HTTP 429 answers the emulator gave (target 0). The same ratio until the app has learnt every
+final status (a webhook later) is printed beside it. The emulator's clock is not advanced:
 the run honestly takes a little over a minute.
 
 Besides the ratio it prints where the time went: when each creator's k-th init left (median
@@ -92,6 +94,7 @@ from directpost.web.server import BackgroundServer, bind_socket
 ROOT = Path(__file__).resolve().parents[1]
 INIT_WINDOW_S = 60.0
 INITS_PER_WINDOW = 6
+TIKTOK_FINAL = frozenset({"PUBLISH_COMPLETE", "FAILED", "SEND_TO_USER_INBOX"})
 
 
 def _free_port() -> int:
@@ -360,9 +363,25 @@ class World:
         spans = sorted((done - init).total_seconds() for done, _, init in rows if done and init)
         return spans, sum(1 for _, polls, _ in rows if polls)
 
-    def count_429(self) -> int:
-        state = self.control.get("/_emulator/state").json()
+    def emulator_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = self.control.get("/_emulator/state").json()
+        return state
+
+    @staticmethod
+    def count_429(state: dict[str, Any]) -> int:
         return sum(1 for r in state["refused"] if "rate_limit" in json.dumps(r))
+
+    @staticmethod
+    def final_at_tiktok(state: dict[str, Any], open_ids: set[str], since: datetime) -> float:
+        """Seconds from `since` until the emulator (TikTok) held every publish of these
+        creators in a final status: what the issue measures. (The app learns it a webhook
+        later; `wait_all_final` measures that, the stricter figure.)"""
+        ends = [
+            max(h["at"] for h in p["history"] if h["status"] in TIKTOK_FINAL)
+            for p in state["publishes"]
+            if p["open_id"] in open_ids
+        ]
+        return max(ends) - since.timestamp()
 
     def due_moment(self, lead_s: float) -> DueMoment:
         return DueMoment(lead_s)
@@ -473,8 +492,8 @@ def main() -> None:
             account_id, facts = world.creator("bench-single")
             due = world.due_moment(2.0)
             world.queue("bench-single", account_id, facts, 1, due_at=due.at)
-            single_s = world.wait_all_final(120, since=due.wait())
-            print(f"one post alone: {single_s:.2f} s from its due moment to final")
+            single_app_s = world.wait_all_final(120, since=due.wait())
+            single_due = due.at
 
             # The batch: every post scheduled for one moment, far enough ahead that all are
             # stored before it comes (storing 1,000 posts is not what is measured).
@@ -494,18 +513,33 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 workers.kill()
         windows = math.ceil(args.posts_per_creator / INITS_PER_WINDOW) - 1
-        minimum = windows * INIT_WINDOW_S + single_s
         timeline = world.init_timeline(started_at)
         spans, polled = world.init_to_final(started_at)
+        state = world.emulator_state()
         if args.dump_state:
-            Path(args.dump_state).write_text(world.control.get("/_emulator/state").text)
-        count_429 = world.count_429()
+            Path(args.dump_state).write_text(json.dumps(state))
+        count_429 = world.count_429(state)
+        single_s = world.final_at_tiktok(state, {"bench-single"}, single_due)
+        batch = {f"bench-{i}" for i in range(args.creators)}
+        at_tiktok = world.final_at_tiktok(state, batch, started_at)
         states = world.states()
         world.close()
+    minimum = windows * INIT_WINDOW_S + single_s
+    minimum_app = windows * INIT_WINDOW_S + single_app_s
     total = args.creators * args.posts_per_creator
-    print(f"{total} posts for {args.creators} creators: all final after {elapsed:.1f} s")
+    print(
+        f"one post alone, from its due moment to final: {single_s:.2f} s at TikTok (the "
+        f"emulator), {single_app_s:.2f} s in the app"
+    )
+    print(
+        f"{total} posts for {args.creators} creators: all final at TikTok after "
+        f"{at_tiktok:.1f} s, in the app after {elapsed:.1f} s"
+    )
     print(f"minimum allowed by {INITS_PER_WINDOW} inits/min per token: {minimum:.1f} s")
-    print(f"ratio {elapsed / minimum:.3f} (target <= 1.2); HTTP 429 answers: {count_429}")
+    print(
+        f"ratio {at_tiktok / minimum:.3f} (target <= 1.2; in the app: "
+        f"{elapsed / minimum_app:.3f}); HTTP 429 answers: {count_429}"
+    )
     print(f"final states: {states}")
     print(
         f"init to final: p50 {spans[len(spans) // 2]:.1f} s, p90 {spans[len(spans) * 9 // 10]:.1f} s, "
@@ -520,10 +554,12 @@ def main() -> None:
             {
                 "posts": total,
                 "creators": args.creators,
-                "seconds": round(elapsed, 2),
+                "seconds": round(at_tiktok, 2),
                 "minimum_seconds": round(minimum, 2),
                 "single_post_seconds": round(single_s, 2),
-                "ratio": round(elapsed / minimum, 3),
+                "ratio": round(at_tiktok / minimum, 3),
+                "seconds_in_app": round(elapsed, 2),
+                "ratio_in_app": round(elapsed / minimum_app, 3),
                 "http_429": count_429,
                 "states": states,
             },
