@@ -37,8 +37,8 @@ and a creator's next start waits for the one on its way); media-URL lookups load
 per look and the app's pool of 5 opened and closed connections, so webhook answers took over
 TikTok's 5 s and were delivered again (lookups are one plain query, pools sized); the ORM's
 bulk-update machinery was a fifth of a worker's CPU (claims and leases are Core statements).
-The round after that (ratio 1.25-1.29 -> 1.15-1.16 on PostgreSQL + Redis, 1.43-1.50 -> ~1.2 on
-SQLite): the workers were still CPU-bound in the first burst, and a profile showed where it
+The round after that (ratio 1.25-1.29 -> 1.15-1.20 on PostgreSQL + Redis, 1.43-1.50 -> 1.19-1.22
+on SQLite): the workers were still CPU-bound in the first burst, and a profile showed where it
 went. SQLAlchemy built a cache key for every statement it was handed, and each call built a
 new statement (the caps query alone was a tenth of a worker's CPU): the hot statements are now
 built once with named parameters. The attempt, the stored answer and the start of tracking are
