@@ -492,7 +492,7 @@ async def _revalidate(
         )
 
 
-def _transfer_source(settings: Settings, post: store.Post | store.PostToStart) -> str:
+def _transfer_source(settings: Settings, post: store.PostToStart) -> str:
     """PULL_FROM_URL for media the server holds (TECH-2); FILE_UPLOAD only when the operator
     chose it for a deployment without a public URL. Photos can only be pulled."""
     if post.kind == "photos":
@@ -710,7 +710,8 @@ async def _after_init(
             assert attempt is not None
             attempt.upload_done = True
     with ctx.factory() as session, session.begin():
-        _start_tracking(session, ctx, _must(session, post_id).id, account_id)
+        _must(session, post_id)  # deleted meanwhile: nothing to track
+        _start_tracking(session, ctx, post_id, account_id)
 
 
 def _start_tracking(session: Session, ctx: PublishContext, post_id: int, account_id: int) -> None:

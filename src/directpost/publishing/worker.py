@@ -222,21 +222,18 @@ class Worker:
     def handoff(self, account_id: int) -> None:
         """Enqueue the account's next due post now (its lease was just let go), instead of
         waiting for the sweeper; the sweeper still finds it if this never happens."""
-        with self.ctx.factory() as session, session.begin():
-            due = store.claim_due_posts(
-                session,
-                now=self.ctx.clock(),
-                grace=self.enqueue_grace,
-                limit=1,
-                account_id=account_id,
-            )
-        for post_id in due:
-            self.enqueue(post_id)
+        self._enqueue_due(limit=1, account_id=account_id)
 
     def sweep_once(self) -> int:
         """Enqueue every due post no queue holds; returns how many."""
+        return self._enqueue_due()
+
+    def _enqueue_due(self, **scope: Any) -> int:
+        """Claim due posts (`store.claim_due_posts`, narrowed by `scope`) and enqueue them."""
         with self.ctx.factory() as session, session.begin():
-            due = store.claim_due_posts(session, now=self.ctx.clock(), grace=self.enqueue_grace)
+            due = store.claim_due_posts(
+                session, now=self.ctx.clock(), grace=self.enqueue_grace, **scope
+            )
         for post_id in due:
             self.enqueue(post_id)
         return len(due)
