@@ -1,6 +1,6 @@
 """The emulator's world: apps, creators, tokens, publishes, posts and webhook deliveries.
 
-Plain dataclasses; the behaviour that changes them lives in ``backend.py``. Everything here is
+Plain dataclasses; the behaviour that changes them lives in ``backend/``. Everything here is
 rebuilt from scratch by ``Backend.reset()``.
 """
 
