@@ -59,6 +59,8 @@ def serve_emulator(port: int) -> None:
 
 def serve_app(port: int) -> None:
     """Subprocess entry: the app from DIRECTPOST_* settings in the environment."""
+    from dataclasses import replace
+
     from directpost.config import Settings
     from directpost.publishing.budgets import LIMITS, Budgets, DatabaseBudgetBackend
     from directpost.store.migrate import upgrade_database
@@ -70,9 +72,13 @@ def serve_app(port: int) -> None:
     app = create_app(settings)
     # The shared creator_info budget (CAP-4) is still spent and recorded on every render, as in
     # production; only its limit is lifted, like the emulator's, for this measurement.
-    app.state.publish_budgets = Budgets(
-        DatabaseBudgetBackend(app.state.session_factory),
-        limits={**LIMITS, "creator_info": 1_000_000},
+    services = app.state.services
+    app.state.services = replace(
+        services,
+        budgets=Budgets(
+            DatabaseBudgetBackend(services.factory),
+            limits={**LIMITS, "creator_info": 1_000_000},
+        ),
     )
     # Served exactly as `directpost serve` / `make run` serve it (socket options included).
     serve_in_foreground(app, "127.0.0.1", port, log_level="warning")

@@ -3,7 +3,7 @@
 Everything is real and runs at production timings: the emulator in its own process (TikTok's
 real limits: 6 inits and 30 status fetches per token per sliding minute), the app as a server
 (it serves the per-attempt media URLs TikTok pulls from and receives the webhooks), and
-`directpost worker` processes sharing the SQLite database, queue and rate budgets.
+`directpost worker` processes sharing the database (which is the job queue) and rate budgets.
 
 Every post of the batch is scheduled for one moment, far enough ahead (`--lead`) that all are
 stored before it comes, and the clock runs from that moment: storing 1,000 posts one creator
@@ -77,16 +77,13 @@ from sqlalchemy import func, select
 
 from directpost import tiktok
 from directpost.config import Settings
-from directpost.media.storage import media_store_from_settings
-from directpost.publishing import service
-from directpost.publishing.budgets import budgets_from_settings
-from directpost.publishing.drafts import creator_facts_from_info
+from directpost.publishing import service, states
+from directpost.publishing.drafts import creator_facts
+from directpost.publishing.wiring import build_services
 from directpost.rules.model import Draft, MediaFacts
 from directpost.store import accounts
 from directpost.store import posts as store
 from directpost.store.base import utcnow
-from directpost.store.crypto import token_cipher_from_settings
-from directpost.store.db import create_engine_from_settings, create_session_factory
 from directpost.store.migrate import upgrade_database
 from directpost.web.app import create_app
 from directpost.web.server import BackgroundServer, bind_socket
@@ -148,7 +145,6 @@ def _env(settings: Settings) -> dict[str, str]:
             "DIRECTPOST_SESSION_SECRET": settings.session_secret.get_secret_value(),
             "DIRECTPOST_APP_AUDITED": "true",
             "DIRECTPOST_CREATOR_CAP_PER_DAY": str(settings.creator_cap_per_day),
-            "DIRECTPOST_QUEUE_URL": settings.queue_url,
             "DIRECTPOST_BUDGET_URL": settings.budget_url,
         }
     )
@@ -205,7 +201,6 @@ class World:
             app_audited=True,
             creator_cap_per_day=100_000,
             database_url=database_url,
-            queue_url=redis_url,
             budget_url=redis_url,
         )
         upgrade_database(self.settings.resolved_database_url)
@@ -222,10 +217,9 @@ class World:
                 "webhook_url": f"{self.settings.public_base_url}/webhooks/tiktok",
             },
         ).raise_for_status()
-        self.factory = create_session_factory(create_engine_from_settings(self.settings))
-        self.cipher = token_cipher_from_settings(self.settings)
-        self.budgets = budgets_from_settings(self.settings, self.factory)
-        self.media_store = media_store_from_settings(self.settings)
+        services = build_services(self.settings)  # what a worker process builds, too
+        self.factory, self.cipher = services.factory, services.cipher
+        self.budgets, self.media_store = services.budgets, services.media_store
         video = _make_video(data_dir / "bench.mp4")
         self.media_store.put("bench/video.mp4", video.read_bytes())
         self.manifest = [
@@ -270,7 +264,7 @@ class World:
             ) as client:
                 return await client.creator_info(access_token=grant.access_token)
 
-        return account_id, creator_facts_from_info(asyncio.run(info()))
+        return account_id, creator_facts(asyncio.run(info()))
 
     def queue(
         self,
@@ -314,7 +308,7 @@ class World:
                 session.scalar(
                     select(func.count())
                     .select_from(store.Post)
-                    .where(store.Post.state.not_in(tuple(store.FINAL_STATES)))
+                    .where(store.Post.state.not_in(tuple(states.FINAL_STATES)))
                 )
                 or 0
             )
@@ -452,7 +446,7 @@ def main() -> None:
         "--size",
         choices=["scale", "embedded"],
         default="scale",
-        help="scale: PostgreSQL + Redis (queue and budgets); embedded: SQLite for everything",
+        help="scale: PostgreSQL + Redis (budgets); embedded: SQLite for everything",
     )
     args = parser.parse_args(sys.argv[1:] if __name__ == "__main__" else [])
 
@@ -464,7 +458,8 @@ def main() -> None:
         ),
     ):
         print(
-            f"size: {args.size} ({database_url.split('@')[-1] or 'SQLite'}; queue {redis_url or 'SQLite'})"
+            f"size: {args.size} ({database_url.split('@')[-1] or 'SQLite'}, also the queue; "
+            f"budgets {'Redis' if redis_url else 'in the database'})"
         )
         world = World(Path(tmp), database_url=database_url, redis_url=redis_url)
         workers = subprocess.Popen(

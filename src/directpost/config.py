@@ -81,9 +81,8 @@ class Settings(BaseSettings):
     )
 
     # Storage and jobs: embedded defaults, scaled-out by URL.
-    data_dir: Path = Field(Path("var"), description="embedded data: SQLite files, media, queue")
+    data_dir: Path = Field(Path("var"), description="embedded data: the SQLite database, media")
     database_url: str = Field("", description="SQLAlchemy URL; default SQLite in data_dir")
-    queue_url: str = Field("", description="redis://… for Redis; default SQLite queue in data_dir")
     budget_url: str = Field("", description="redis://… for shared rate budgets; default database")
     media_storage_url: str = Field(
         "", description="s3://bucket/prefix for S3-compatible storage; default data_dir/media"

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from directpost.config import Settings
-from directpost.publishing.worker import Worker, context_from_settings, make_huey
+from directpost.publishing.worker import Worker, context_from_settings
 from tests.publishing.harness import FAST
 
 CRASH_TIMING = replace(
@@ -24,10 +24,9 @@ CRASH_TIMING = replace(
 def main() -> None:
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
     settings = Settings(_env_file=None)
-    ctx = context_from_settings(settings, timing=replace(CRASH_TIMING))
+    ctx = context_from_settings(settings, timing=replace(CRASH_TIMING), threads=threads)
     worker = Worker(
         ctx=ctx,
-        huey=make_huey(settings),
         threads=threads,
         sweep_interval_s=0.2,
         enqueue_grace=timedelta(seconds=3),

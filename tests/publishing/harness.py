@@ -19,17 +19,14 @@ from typing import Any
 import pytest
 
 from directpost import tiktok
-from directpost.media.storage import LocalMediaStore
-from directpost.publishing import pipeline, service
-from directpost.publishing.budgets import Budgets, DatabaseBudgetBackend
-from directpost.publishing.drafts import creator_facts_from_info
-from directpost.publishing.worker import tiktok_client_factory
+from directpost.publishing import pipeline, service, states
+from directpost.publishing.drafts import creator_facts
+from directpost.publishing.wiring import build_services
+from directpost.publishing.worker import publish_context
 from directpost.rules.model import CreatorFacts, Draft, MediaFacts
 from directpost.store import accounts
 from directpost.store import posts as store
 from directpost.store.base import utcnow
-from directpost.store.crypto import token_cipher_from_settings
-from directpost.store.db import create_engine_from_settings, create_session_factory
 from directpost.store.migrate import upgrade_database
 from directpost.web.app import create_app
 from directpost.web.server import BackgroundServer, bind_socket
@@ -137,7 +134,7 @@ class Bench:
     async def creator_facts(self, open_id: str) -> CreatorFacts:
         token = self.emulator.token(open_id, client_key=self.settings.tiktok_client_key)
         async with self.ctx.client() as client:
-            return creator_facts_from_info(await client.creator_info(access_token=token))
+            return creator_facts(await client.creator_info(access_token=token))
 
     def submit(
         self,
@@ -178,7 +175,7 @@ class Bench:
         deadline = time.monotonic() + within
         while True:
             post = self.post(post_id)
-            if post.state in store.FINAL_STATES:
+            if post.state in states.FINAL_STATES:
                 return post
             if time.monotonic() > deadline:
                 raise AssertionError(
@@ -219,22 +216,13 @@ def build_bench(
         public_base_url=f"http://127.0.0.1:{port}",
         app_audited=True,
         creator_cap_per_day=1000,
+        media_storage_url=str(tmp_path / "media"),
         **overrides,
     )
     upgrade_database(settings.resolved_database_url)
-    factory = create_session_factory(create_engine_from_settings(settings))
-    media_store = LocalMediaStore(tmp_path / "media")
-    ctx = pipeline.PublishContext(
-        settings=settings,
-        factory=factory,
-        cipher=token_cipher_from_settings(settings),
-        client=tiktok_client_factory(settings),
-        budgets=Budgets(DatabaseBudgetBackend(factory)),
-        media_store=media_store,
-        timing=FAST,
-    )
+    # The jobs' own services, as a worker process builds them; the app builds its own.
+    ctx = publish_context(build_services(settings), timing=FAST)
     app = create_app(settings)
-    app.state.media_store = media_store
     server = BackgroundServer(app, sock).start()
     bench = Bench(
         settings=settings,

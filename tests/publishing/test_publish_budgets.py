@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from directpost.publishing import states
 from directpost.publishing.budgets import Budgets, DatabaseBudgetBackend, RedisBudgetBackend
-from directpost.store import posts as store
 from directpost.store.db import create_engine_for_url, create_session_factory
 from directpost.store.migrate import upgrade_database
 from tests.fixtures.live import missing_service
@@ -126,7 +126,7 @@ async def test_many_posts_for_one_creator_never_exceed_the_init_limit_cap_4(benc
         for _ in range(9)
     ]
     posts = await asyncio.gather(*(bench.drive(i, within=60) for i in ids))
-    assert {p.state for p in posts} == {store.PUBLISHED}
+    assert {p.state for p in posts} == {states.PUBLISHED}
     state = bench.emulator.state()
     assert state["refused"] == []
     inits = sorted(

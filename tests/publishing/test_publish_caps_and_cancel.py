@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from directpost.publishing import pipeline, service
+from directpost.publishing import pipeline, service, states
+from directpost.rules.limits import POSTS_PER_CREATOR_PER_DAY
 from directpost.store import posts as store
 from directpost.store.base import utcnow
+from tests.fixtures.post_states import seed_state
 from tests.publishing.harness import Bench
 
 pytestmark = pytest.mark.anyio
@@ -34,7 +36,7 @@ async def test_sixth_creator_is_refused_when_queued_while_unaudited_cap_1(bench:
         post_id = bench.submit(
             open_id, facts[open_id], media=bench.media_video(), privacy_level="SELF_ONLY"
         )
-        assert (await bench.drive(post_id)).state == store.PUBLISHED
+        assert (await bench.drive(post_id)).state == states.PUBLISHED
     sixth = UNAUDITED_CREATORS[5]
     with pytest.raises(service.PublishRefused) as refused:
         bench.submit(sixth, facts[sixth], media=bench.media_video(), privacy_level="SELF_ONLY")
@@ -44,7 +46,7 @@ async def test_sixth_creator_is_refused_when_queued_while_unaudited_cap_1(bench:
     again = bench.submit(
         "demo-private", facts["demo-private"], media=bench.media_video(), privacy_level="SELF_ONLY"
     )
-    assert (await bench.drive(again)).state == store.PUBLISHED
+    assert (await bench.drive(again)).state == states.PUBLISHED
     assert len(bench.publishes()) == 6
 
 
@@ -66,8 +68,8 @@ async def test_creator_cap_is_checked_again_when_the_post_runs_cap_1(bench: Benc
         post_id = bench.submit(open_id, facts, media=bench.media_video(), privacy_level="SELF_ONLY")
         await bench.drive(post_id)
     post = await bench.drive(later)
-    assert post.state == store.TRY_LATER
-    assert post.reason_code == "cap", "our own count stopped it before TikTok was asked"
+    assert post.state == states.TRY_LATER
+    assert post.reason_code == "CAP-1", "our own count stopped it before TikTok was asked"
     assert post.attempts == [], "nothing was sent for the refused post"
     assert len(bench.publishes()) == 5
 
@@ -77,7 +79,7 @@ async def test_daily_post_cap_is_counted_before_tiktok_is_asked_cap_3(bench: Ben
     link = bench.link("demo-public")
     with bench.ctx.factory() as session, session.begin():
         # Fifteen posts already went out today through this app (as the records say).
-        for _ in range(pipeline.POSTS_PER_DAY):
+        for _ in range(POSTS_PER_CREATOR_PER_DAY):
             post = store.create_post(
                 session,
                 person_id=bench.person_id,
@@ -90,15 +92,17 @@ async def test_daily_post_cap_is_counted_before_tiktok_is_asked_cap_3(bench: Ben
                 upload_id=None,
                 scheduled_at=None,
                 time_zone="UTC",
+                state=states.QUEUED,
+                due_at=utcnow(),
                 creator_info={},
                 declaration="",
                 label="",
             )
-            store.set_state(post, state=store.PUBLISHED)
+            seed_state(post, state=states.PUBLISHED)
             store.new_attempt(
                 session, post=post, source="PULL_FROM_URL", media_token=None, token_expires_at=None
             )
-            post.attempts[0].state = store.CONFIRMED
+            post.attempts[0].state = states.CONFIRMED
     with pytest.raises(service.PublishRefused) as refused:
         bench.submit("demo-public", creator, media=bench.media_video(), privacy_level="SELF_ONLY")
     assert "try again tomorrow" in refused.value.violations[0].message
@@ -109,7 +113,7 @@ async def test_pending_inbox_shares_are_capped_at_five_cap_5(bench: Bench) -> No
     creator = await bench.creator_facts("demo-public")
     for _ in range(5):
         post_id = bench.submit("demo-public", creator, media=bench.media_video(), mode="inbox")
-        assert (await bench.drive(post_id)).state == store.SENT_TO_INBOX
+        assert (await bench.drive(post_id)).state == states.SENT_TO_INBOX
     with pytest.raises(service.PublishRefused) as refused:
         bench.submit("demo-public", creator, media=bench.media_video(), mode="inbox")
     assert "inbox" in refused.value.violations[0].message
@@ -133,11 +137,11 @@ async def test_scheduled_post_can_be_moved_and_cancelled_until_it_starts(bench: 
             scheduled_at=utcnow() + timedelta(hours=5),
             time_zone="America/New_York",
         )
-        assert moved.state == store.SCHEDULED and moved.time_zone == "America/New_York"
+        assert moved.state == states.SCHEDULED and moved.time_zone == "America/New_York"
     with bench.ctx.factory() as session, session.begin():
         cancelled = service.cancel_post(session, person_id=bench.person_id, post_id=post_id)
-        assert cancelled.state == store.CANCELLED
-    assert await pipeline.advance(bench.ctx, post_id) == store.CANCELLED
+        assert cancelled.state == states.CANCELLED
+    assert await pipeline.advance(bench.ctx, post_id) == states.CANCELLED
     assert bench.publishes() == []
 
 
@@ -152,7 +156,7 @@ async def test_another_person_cannot_cancel_a_post(bench: Bench) -> None:
     )
     with bench.ctx.factory() as session, session.begin(), pytest.raises(LookupError):
         service.cancel_post(session, person_id=bench.person_id + 1000, post_id=post_id)
-    assert bench.post(post_id).state == store.SCHEDULED
+    assert bench.post(post_id).state == states.SCHEDULED
 
 
 async def test_cancel_while_tiktok_is_downloading_stops_the_pull(bench: Bench) -> None:
@@ -163,13 +167,13 @@ async def test_cancel_while_tiktok_is_downloading_stops_the_pull(bench: Bench) -
     post_id = bench.submit(
         "demo-public", creator, media=bench.media_video(), privacy_level="SELF_ONLY"
     )
-    while bench.post(post_id).state != store.PROCESSING:
+    while bench.post(post_id).state != states.PROCESSING:
         await pipeline.advance(bench.ctx, post_id)
     with bench.ctx.factory() as session, session.begin():
         post = service.cancel_post(session, person_id=bench.person_id, post_id=post_id)
         assert post.cancel_requested
     post = await bench.drive(post_id)
-    assert post.state == store.CANCELLED
+    assert post.state == states.CANCELLED
     (publish,) = bench.publishes("demo-public")
     assert publish["status"] == "FAILED" and publish["fail_reason"] == "publish_cancelled"
     assert bench.emulator.state()["posts"].get("demo-public", []) == []

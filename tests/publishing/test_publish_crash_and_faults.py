@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from directpost.publishing import states
 from directpost.store import posts as store
 from tests.publishing.harness import Bench
 
@@ -118,7 +119,7 @@ async def test_killed_workers_under_faults_leave_every_post_final_and_posted_onc
             with bench.ctx.factory() as session:
                 left = (
                     session.query(store.Post)
-                    .filter(store.Post.state.not_in(tuple(store.FINAL_STATES)))
+                    .filter(store.Post.state.not_in(tuple(states.FINAL_STATES)))
                     .count()
                 )
             if left == 0:
@@ -134,7 +135,7 @@ async def test_killed_workers_under_faults_leave_every_post_final_and_posted_onc
                             store.Post.claimed_until,
                             store.Post.account_id,
                         )
-                        .filter(store.Post.state.not_in(tuple(store.FINAL_STATES)))
+                        .filter(store.Post.state.not_in(tuple(states.FINAL_STATES)))
                         .limit(8)
                         .all()
                     )
@@ -165,7 +166,7 @@ async def test_killed_workers_under_faults_leave_every_post_final_and_posted_onc
 
     assert kills >= 5
     posts = [bench.post(i) for i in ids]
-    assert Counter(p.state for p in posts) == Counter({store.PUBLISHED: len(ids)})
+    assert Counter(p.state for p in posts) == Counter({states.PUBLISHED: len(ids)})
     state = bench.emulator.wait_for(
         lambda s: all(
             p["status"] in ("PUBLISH_COMPLETE", "FAILED")

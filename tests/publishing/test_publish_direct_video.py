@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from directpost.store import posts as store
+from directpost.publishing import states
 from tests.publishing.harness import Bench
 
 pytestmark = pytest.mark.anyio
@@ -24,7 +24,7 @@ async def test_direct_video_by_pull_is_published_once_from_its_own_media_url(ben
     )
     post = await bench.drive(post_id)
 
-    assert post.state == store.PUBLISHED
+    assert post.state == states.PUBLISHED
     publishes = bench.publishes("demo-public")
     assert len(publishes) == 1
     (publish,) = publishes
@@ -55,7 +55,7 @@ async def test_direct_video_choices_reach_tiktok_as_confirmed(bench: Bench) -> N
         your_brand=True,
     )
     post = await bench.drive(post_id)
-    assert post.state == store.PUBLISHED
+    assert post.state == states.PUBLISHED
     (publish,) = bench.publishes("demo-public")
     info = publish["request"]["post_info"]
     assert info["title"] == "exact caption"
@@ -74,7 +74,7 @@ async def test_direct_video_by_file_upload_sends_every_byte_once(file_upload_ben
         "demo-private", creator, media=bench.media_video(), privacy_level="SELF_ONLY"
     )
     post = await bench.drive(post_id)
-    assert post.state == store.PUBLISHED
+    assert post.state == states.PUBLISHED
     (publish,) = bench.publishes("demo-private")
     assert publish["source"] == "FILE_UPLOAD"
     assert publish["uploaded_bytes"] == post.media[0]["size"]

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from directpost.publishing import outcomes
-from directpost.store import posts as store
+from directpost.publishing import outcomes, states
 from tests.publishing.harness import Bench
 
 pytestmark = pytest.mark.anyio
@@ -35,16 +34,16 @@ async def test_every_fail_reason_ends_the_post_with_plain_words(bench: Bench, re
 
 
 INIT_ERRORS = [
-    ("spam_risk_too_many_posts", store.TRY_LATER),
-    ("spam_risk_user_banned_from_posting", store.TRY_LATER),
-    ("reached_active_user_cap", store.TRY_LATER),
-    ("unaudited_client_can_only_post_to_private_accounts", store.NEEDS_CONFIRMATION),
-    ("url_ownership_unverified", store.FAILED),
-    ("privacy_level_option_mismatch", store.NEEDS_CONFIRMATION),
-    ("invalid_params", store.FAILED),
-    ("invalid_param", store.FAILED),
-    ("scope_not_authorized", store.DISCONNECTED),
-    ("access_token_invalid", store.DISCONNECTED),
+    ("spam_risk_too_many_posts", states.TRY_LATER),
+    ("spam_risk_user_banned_from_posting", states.TRY_LATER),
+    ("reached_active_user_cap", states.TRY_LATER),
+    ("unaudited_client_can_only_post_to_private_accounts", states.NEEDS_CONFIRMATION),
+    ("url_ownership_unverified", states.FAILED),
+    ("privacy_level_option_mismatch", states.NEEDS_CONFIRMATION),
+    ("invalid_params", states.FAILED),
+    ("invalid_param", states.FAILED),
+    ("scope_not_authorized", states.DISCONNECTED),
+    ("access_token_invalid", states.DISCONNECTED),
 ]
 
 
@@ -64,7 +63,7 @@ async def test_every_init_error_code_is_final_without_a_retry(
     assert post.reason_text == outcomes.INIT_ERRORS[code].text
     assert post.log_id, "TikTok's log_id is kept for support (DG-6)"
     (attempt,) = post.attempts
-    assert attempt.state == store.REJECTED
+    assert attempt.state == states.REJECTED
     assert attempt.token_revoked_at is not None
     assert bench.publishes("demo-public") == []
 
@@ -76,7 +75,7 @@ async def test_pending_share_cap_at_inbox_init_means_try_later(bench: Bench) -> 
     creator = await bench.creator_facts("demo-public")
     post_id = bench.submit("demo-public", creator, media=bench.media_video(), mode="inbox")
     post = await bench.drive(post_id)
-    assert post.state == store.TRY_LATER
+    assert post.state == states.TRY_LATER
     assert "inbox" in post.reason_text
 
 
@@ -90,7 +89,7 @@ async def test_creator_who_cannot_post_now_gets_try_later_and_nothing_is_sent(
     # Between consent and the job, TikTok starts saying this creator cannot post (UX-1b).
     bench.emulator.control("creators", {"open_id": "demo-public", "posting_state": "capped"})
     post = await bench.drive(post_id)
-    assert post.state == store.TRY_LATER
+    assert post.state == states.TRY_LATER
     assert post.reason_code == "spam_risk_too_many_posts"
     assert post.attempts == []
     assert bench.publishes() == []
@@ -105,10 +104,10 @@ async def test_server_error_at_init_revokes_the_url_then_publishes_exactly_once(
         "demo-public", creator, media=bench.media_video(), privacy_level="PUBLIC_TO_EVERYONE"
     )
     post = await bench.drive(post_id)
-    assert post.state == store.PUBLISHED
+    assert post.state == states.PUBLISHED
     first, second = post.attempts
-    assert first.state == store.AMBIGUOUS and first.token_revoked_at is not None
-    assert second.state == store.CONFIRMED and second.media_token != first.media_token
+    assert first.state == states.AMBIGUOUS and first.token_revoked_at is not None
+    assert second.state == states.CONFIRMED and second.media_token != first.media_token
     assert len(bench.publishes("demo-public")) == 1
 
 
@@ -122,7 +121,7 @@ async def test_lost_init_answer_makes_the_ghost_fail_and_the_post_appear_once(
         "demo-public", creator, media=bench.media_video(), privacy_level="PUBLIC_TO_EVERYONE"
     )
     post = await bench.drive(post_id)
-    assert post.state == store.PUBLISHED
+    assert post.state == states.PUBLISHED
     ghost_first = bench.emulator.wait_for(
         lambda s: all(
             p["status"] in ("PUBLISH_COMPLETE", "FAILED")
@@ -152,7 +151,7 @@ async def test_status_call_failures_keep_tracking_and_never_init_again(bench: Be
         "demo-public", creator, media=bench.media_video(), privacy_level="PUBLIC_TO_EVERYONE"
     )
     post = await bench.drive(post_id)
-    assert post.state == store.PUBLISHED
+    assert post.state == states.PUBLISHED
     assert len(post.attempts) == 1
     assert len(bench.publishes("demo-public")) == 1
 
@@ -167,7 +166,7 @@ async def test_expired_upload_url_fails_the_post_with_a_clear_reason(
         "demo-private", creator, media=bench.media_video(), privacy_level="SELF_ONLY"
     )
     post = await bench.drive(post_id)
-    assert post.state == store.FAILED
+    assert post.state == states.FAILED
     assert post.reason_code == "upload_url_expired"
     assert post.reason_text == outcomes.UPLOAD_EXPIRED.text
     assert len(bench.publishes("demo-private")) == 1
@@ -182,6 +181,6 @@ async def test_upload_interrupted_midway_resumes_the_same_publish(file_upload_be
         "demo-private", creator, media=bench.media_video(), privacy_level="SELF_ONLY"
     )
     post = await bench.drive(post_id)
-    assert post.state == store.PUBLISHED
+    assert post.state == states.PUBLISHED
     (publish,) = bench.publishes("demo-private")
     assert publish["uploaded_bytes"] == post.media[0]["size"]

@@ -1,39 +1,46 @@
-"""The due-post sweep: one publish at a time per creator without bounces, one sweeping process.
+"""The database as the queue: due posts claimed by the worker processes that can run them.
 
-Several sweepers (one per worker process) used to hand a creator's second post to a worker
-while the first was still on its way to one; the second then found the creator's lease taken
-and waited a whole retry period. And every process swept, each reading up to a thousand rows
-twice a second.
+Each worker process claims (`store.claim_due_posts`) only as many due posts as it has free
+runner threads, and two processes claiming at once never take the same post. A creator's
+second post is not handed out while the first is still on its way to a runner (it would find
+the creator's lease taken and wait a whole retry period). A worker that stops gives back what it
+claimed and did not start.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from huey import SqliteHuey
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from directpost.publishing import pipeline
+from directpost.publishing import pipeline, states
 from directpost.publishing.worker import Worker
+from directpost.store import accounts
 from directpost.store import posts as store
 from directpost.store.base import utcnow
-from directpost.store.db import LeaderLock, create_engine_for_url
+from directpost.store.db import create_engine_for_url, create_session_factory
+from directpost.store.migrate import upgrade_database
+from tests.fixtures.post_states import seed_state
 from tests.publishing.harness import Bench
 
 GRACE = timedelta(seconds=60)
 anyio = pytest.mark.anyio
 
 
-def _sweep(bench: Bench) -> list[int]:
-    """One sweep in its own transaction, as one worker process's sweeper runs it."""
+def _claim(bench: Bench) -> list[int]:
+    """One claim in its own transaction, as a worker process's dispatcher makes it."""
     with bench.ctx.factory() as session, session.begin():
         return store.claim_due_posts(session, now=utcnow(), grace=GRACE)
 
 
 @anyio
-async def test_second_sweeper_leaves_a_creators_next_post_while_the_first_is_on_its_way(
+async def test_another_process_leaves_a_creators_next_post_while_the_first_is_on_its_way(
     bench: Bench,
 ) -> None:
     creator = await bench.creator_facts("demo-public")
@@ -41,20 +48,20 @@ async def test_second_sweeper_leaves_a_creators_next_post_while_the_first_is_on_
         bench.submit("demo-public", creator, media=bench.media_video(), privacy_level="SELF_ONLY")
         for _ in range(2)
     )
-    assert _sweep(bench) == [first]
-    # Another process sweeps before a worker has taken the first post: nothing to start, the
+    assert _claim(bench) == [first]
+    # Another process claims before a runner has taken the first post: nothing to start, the
     # first is already on its way (it used to hand out the second, which could only wait).
-    assert _sweep(bench) == []
+    assert _claim(bench) == []
     # The first post's run ends without starting (say it was rescheduled): the account is
-    # free again, and the next sweep hands out one post of it again.
+    # free again, and the next claim hands out one post of it again.
     with bench.ctx.factory() as session, session.begin():
         store.end_run(session, post_id=first, holder="nobody")
-    assert _sweep(bench) == [first]
-    assert second not in _sweep(bench)
+    assert _claim(bench) == [first]
+    assert second not in _claim(bench)
 
 
 @anyio
-async def test_tracked_posts_of_a_creator_are_swept_beside_its_next_start(bench: Bench) -> None:
+async def test_tracked_posts_of_a_creator_are_claimed_beside_its_next_start(bench: Bench) -> None:
     """Only starts are one at a time: a post being tracked never holds back the next one."""
     creator = await bench.creator_facts("demo-public")
     tracked = bench.submit(
@@ -66,61 +73,144 @@ async def test_tracked_posts_of_a_creator_are_swept_beside_its_next_start(bench:
     with bench.ctx.factory() as session, session.begin():
         post = store.get_post(session, post_id=tracked)
         assert post is not None
-        store.set_state(post, state=store.PROCESSING, due_at=utcnow(), now=utcnow())
-    assert sorted(_sweep(bench)) == sorted([tracked, waiting])
+        seed_state(post, state=states.PROCESSING, due_at=utcnow(), now=utcnow())
+    assert sorted(_claim(bench)) == sorted([tracked, waiting])
 
 
 @anyio
 async def test_a_start_that_ends_hands_the_creators_next_post_to_a_worker_at_once(
-    bench: Bench, tmp_path: Path
+    bench: Bench,
 ) -> None:
     """Starts of one creator are a chain (one at a time); each link used to wait for the next
-    sweep. The job whose start ended enqueues the creator's next due post itself."""
+    claim. The job whose start ended claims the creator's next due post itself."""
     creator = await bench.creator_facts("demo-public")
     first, second, third = (
         bench.submit("demo-public", creator, media=bench.media_video(), privacy_level="SELF_ONLY")
         for _ in range(3)
     )
-    huey = SqliteHuey("handoff", filename=str(tmp_path / "queue.db"), results=False)
-    worker = Worker(ctx=bench.ctx, huey=huey, threads=1)  # not started: no sweeper runs
+    worker = Worker(ctx=bench.ctx, threads=1)  # not started: no dispatcher runs
 
-    assert await pipeline.advance(worker.ctx, first) == store.PROCESSING
-    queued = [task.args for task in huey.pending()]
-    assert queued == [(second,)]  # the next one, and only one: starts stay one at a time
-    # Marked as enqueued, so a sweep does not hand it out a second time.
-    assert second not in _sweep(bench) and third not in _sweep(bench)
+    assert await pipeline.advance(worker.ctx, first) == states.PROCESSING
+    assert worker.pending() == [second]  # the next one, and only one: starts stay one at a time
+    # Marked as enqueued, so no other process's claim hands it out a second time.
+    assert second not in _claim(bench) and third not in _claim(bench)
 
 
-def _one_leads_at_a_time(engines: list[Engine]) -> None:
-    """Two engines stand for two worker processes: one leads until it closes, then the other."""
-    first, second = (LeaderLock(engine, key=4242) for engine in engines)
+async def _one_post_each(bench: Bench, count: int) -> list[int]:
+    """One due post for each of `count` new creators (their starts may all run at once)."""
+    ids = []
+    for n in range(count):
+        open_id = f"claims-{n}"
+        bench.emulator.control("creators", {"open_id": open_id, "nickname": open_id})
+        creator = await bench.creator_facts(open_id)
+        ids.append(
+            bench.submit(open_id, creator, media=bench.media_video(), privacy_level="SELF_ONLY")
+        )
+    return ids
+
+
+@anyio
+async def test_a_worker_claims_only_as_many_due_posts_as_it_has_free_runners(
+    bench: Bench,
+) -> None:
+    ids = await _one_post_each(bench, 3)
+    worker = Worker(ctx=bench.ctx, threads=2)  # not started: its runners never free up
+
+    assert worker.dispatch_once() == 2
+    assert worker.dispatch_once() == 0  # both runners have a job: nothing more is claimed
+    assert sorted(worker.pending()) == sorted(ids[:2])
+    assert _claim(bench) == [ids[2]]  # what it did not claim stays for the other processes
+
+
+@anyio
+async def test_a_stopping_worker_gives_back_the_posts_it_claimed_and_did_not_start(
+    bench: Bench,
+) -> None:
+    ids = await _one_post_each(bench, 3)
+    worker = Worker(ctx=bench.ctx, threads=2)
+    assert worker.dispatch_once() == 2
+
+    worker.stop()  # SIGTERM before a runner took them
+
+    assert worker.pending() == []
+    # The marks are cleared: another process claims them now, not after the grace period.
+    assert sorted(_claim(bench)) == sorted(ids)
+
+
+def _due_posts(factory: sessionmaker[Session], count: int) -> list[int]:
+    """`count` posts due now, each of its own creator (so all of them may start at once)."""
+    now = utcnow()
+    with factory() as session, session.begin():
+        person = accounts.Person()
+        session.add(person)
+        session.flush()
+        posts = []
+        for n in range(count):
+            account = accounts.TikTokAccount(person_id=person.id, open_id=f"claim-{n}")
+            session.add(account)
+            session.flush()
+            post = store.Post(
+                person_id=person.id,
+                account_id=account.id,
+                open_id=account.open_id,
+                kind="video",
+                mode="direct",
+                choices={},
+                media=[],
+                due_at=now,
+                state=states.QUEUED,
+                post_ids=[],
+            )
+            session.add(post)
+            posts.append(post)
+        session.flush()
+        return [post.id for post in posts]
+
+
+def _two_processes_claim_each_post_once(url: str) -> None:
+    """Two engines stand for two worker processes claiming a few posts at a time, at once."""
+    upgrade_database(url)
+    engines = [create_engine_for_url(url) for _ in range(2)]
+    factories = [create_session_factory(engine) for engine in engines]
+    ids = _due_posts(factories[0], 60)
+    start = threading.Barrier(2)
+
+    def claim_until_none_left(factory: sessionmaker[Session]) -> list[int]:
+        taken: list[int] = []
+        start.wait()
+        while True:
+            with factory() as session, session.begin():
+                claimed = store.claim_due_posts(session, now=utcnow(), grace=GRACE, limit=3)
+            if not claimed and not _left_unclaimed(factory):
+                return taken
+            taken += claimed
+            time.sleep(0.002)  # its runners take the jobs; the other process claims meanwhile
+
     try:
-        assert first.is_leader()
-        assert first.is_leader()  # leading is kept, not re-won each time
-        assert not second.is_leader()
-        first.close()  # the leading process stops (or dies: its connection or file closes)
-        assert second.is_leader()
-        assert not first.is_leader()
+        with ThreadPoolExecutor(2) as pool:
+            first, second = pool.map(claim_until_none_left, factories)
     finally:
-        first.close()
-        second.close()
         for engine in engines:
             engine.dispose()
+    assert set(first).isdisjoint(second)
+    assert sorted(first + second) == sorted(ids)  # and none was lost
+    assert first and second  # both took part
 
 
-def test_one_process_sweeps_at_a_time_on_postgres(postgres_url: str) -> None:
-    _one_leads_at_a_time([create_engine_for_url(postgres_url) for _ in range(2)])
+def _left_unclaimed(factory: sessionmaker[Session]) -> bool:
+    with factory() as session:
+        unmarked = select(func.count()).where(store.Post.enqueued_until.is_(None))
+        return bool(session.scalar(unmarked))
 
 
-def test_one_process_sweeps_at_a_time_on_sqlite(tmp_path: Path) -> None:
+def test_two_processes_claiming_at_once_never_take_the_same_post_on_postgres(
+    postgres_url: str,
+) -> None:
+    _two_processes_claim_each_post_once(postgres_url)
+
+
+def test_two_processes_claiming_at_once_never_take_the_same_post_on_sqlite(
+    tmp_path: Path,
+) -> None:
     # One database file, as processes on one machine share it.
-    _one_leads_at_a_time([create_engine(f"sqlite:///{tmp_path / 'app.db'}") for _ in range(2)])
-
-
-def test_an_in_memory_database_has_one_process_which_leads() -> None:
-    engine = create_engine("sqlite://")
-    try:
-        assert LeaderLock(engine, key=4242).is_leader()
-        assert LeaderLock(engine, key=4242).is_leader()
-    finally:
-        engine.dispose()
+    _two_processes_claim_each_post_once(f"sqlite:///{tmp_path / 'app.db'}")

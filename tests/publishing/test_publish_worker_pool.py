@@ -27,7 +27,7 @@ def test_worker_pool_keeps_a_postgres_connection_per_thread(tmp_path: Path) -> N
     ctx = context_from_settings(_settings(tmp_path, url), threads=8)
     engine = ctx.factory.kw["bind"]
     try:
-        assert engine.pool.size() >= 8 + 1  # every thread plus the sweeper
+        assert engine.pool.size() >= 8 + 1  # every runner thread plus the dispatcher
         assert engine.url.render_as_string(hide_password=False) == url
     finally:
         engine.dispose()

@@ -8,21 +8,19 @@ import threading
 import time
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
-from huey import SqliteHuey
 
+from directpost.publishing import states
 from directpost.publishing.worker import Worker, running
-from directpost.store import posts as store
 from tests.publishing.harness import Bench
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_worker_threads_reuse_one_client_each_across_jobs_and_publish_everything(
-    bench: Bench, tmp_path: Path
+    bench: Bench,
 ) -> None:
     made: list[int] = []
     original = bench.ctx.client
@@ -38,17 +36,16 @@ async def test_worker_threads_reuse_one_client_each_across_jobs_and_publish_ever
     ]
     worker = Worker(
         ctx=replace(bench.ctx, client=counting_client),
-        huey=SqliteHuey("worker-threads", filename=str(tmp_path / "queue.db"), results=False),
         threads=2,
         sweep_interval_s=0.1,
     )
     deadline = time.monotonic() + 60
     with running(worker):
-        while not all(bench.post(i).state in store.FINAL_STATES for i in ids):
+        while not all(bench.post(i).state in states.FINAL_STATES for i in ids):
             assert time.monotonic() < deadline, [bench.post(i).state for i in ids]
             await asyncio.sleep(0.2)
 
-    assert {bench.post(i).state for i in ids} == {store.PUBLISHED}
+    assert {bench.post(i).state for i in ids} == {states.PUBLISHED}
     # At least one job per post ran (4 or more), on 2 threads: at most one client per thread.
     assert 1 <= len(made) <= 2
     assert len(set(made)) == len(made)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import httpx2
 
-from directpost.tiktok import AsyncTikTokClient
+from directpost.publishing.wiring import Services, tiktok_client_factory
 from tests.fixtures.live import AppClient
 
 
@@ -46,7 +47,7 @@ class PoolWatchingTransport(httpx2.AsyncHTTPTransport):
         self.seen: list[tuple[str, int]] = []
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        self.seen.append((request.url.path, self.app.state.engine.pool.checkedout()))
+        self.seen.append((request.url.path, self.app.state.services.engine.pool.checkedout()))
         return await super().handle_async_request(request)
 
     def creator_info_holds(self) -> list[int]:
@@ -56,19 +57,12 @@ class PoolWatchingTransport(httpx2.AsyncHTTPTransport):
 @asynccontextmanager
 async def watching_tiktok_calls(app_client: AppClient) -> AsyncIterator[PoolWatchingTransport]:
     """The app's TikTok client, rebuilt on a transport that watches the connection pool."""
-    settings = app_client.settings
     transport = PoolWatchingTransport(app_client)
-    original = app_client.app.state.tiktok_client
-    client = AsyncTikTokClient(
-        client_key=settings.tiktok_client_key,
-        client_secret=settings.tiktok_client_secret.get_secret_value(),
-        auth_base_url=settings.tiktok_auth_base_url,
-        api_base_url=settings.tiktok_api_base_url,
-        transport=transport,
-    )
-    app_client.app.state.tiktok_client = client
+    client = tiktok_client_factory(app_client.settings, transport=transport)()
+    original: Services = app_client.app.state.services
+    app_client.app.state.services = replace(original, tiktok_client=client)
     try:
         yield transport
     finally:
-        app_client.app.state.tiktok_client = original
+        app_client.app.state.services = original
         await client.aclose()

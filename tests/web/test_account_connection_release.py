@@ -9,11 +9,20 @@ out at the moment each TikTok call leaves the app; with one request in flight it
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from fastapi import APIRouter
+from sqlalchemy import update
 
-from directpost.web.deps import AccessToken
+from directpost.store.accounts import TikTokAccount
+from directpost.store.base import utcnow
+from directpost.web.deps import (
+    CurrentAccount,
+    DbSession,
+    ServicesDep,
+    access_token_for_account,
+)
 from tests.fixtures.live import AppClient, api_sign_in
 from tests.web.helpers import PoolWatchingTransport, watching_tiktok_calls
 
@@ -39,23 +48,35 @@ async def test_post_page_holds_no_database_connection_while_tiktok_answers(
     assert creator_info_calls == [0]
 
 
-async def test_access_token_dependency_returns_the_connection_before_the_route_awaits(
+async def test_access_token_for_an_account_leaves_no_connection_checked_out(
     app_client: AppClient,
 ) -> None:
-    """`AccessToken` (used by the publish route) leaves no connection checked out."""
+    """`access_token_for_account` (the Post page's token) returns with the request's
+    connection back in the pool, so the route awaits TikTok holding none: from the loaded row,
+    and after a refresh."""
     router = APIRouter()
     held: list[int] = []
 
     @router.get("/_test/access-token")
-    async def probe(token: AccessToken) -> dict[str, bool]:
-        held.append(app_client.app.state.engine.pool.checkedout())
+    async def probe(
+        account: CurrentAccount, db: DbSession, services: ServicesDep
+    ) -> dict[str, bool]:
+        assert services.tiktok_client is not None
+        token = await access_token_for_account(
+            account, db=db, services=services, client=services.tiktok_client
+        )
+        held.append(services.engine.pool.checkedout())
         return {"has_token": bool(token)}
 
     app_client.app.include_router(router)
     await api_sign_in(app_client.client, open_id="demo-private")
 
-    answer = await app_client.client.get("/_test/access-token")
+    fresh = await app_client.client.get("/_test/access-token")
+    with app_client.app.state.services.factory() as db, db.begin():
+        db.execute(update(TikTokAccount).values(access_expires_at=utcnow() + timedelta(minutes=1)))
+    refreshed = await app_client.client.get("/_test/access-token")
 
-    assert answer.status_code == 200, answer.text
-    assert answer.json() == {"has_token": True}
-    assert held == [0]
+    assert fresh.status_code == 200, fresh.text
+    assert refreshed.status_code == 200, refreshed.text
+    assert refreshed.json() == fresh.json() == {"has_token": True}
+    assert held == [0, 0]

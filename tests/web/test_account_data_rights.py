@@ -11,13 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from directpost.media.storage import MediaStore, media_store_from_settings
-from directpost.store.accounts import (
-    Person,
-    TikTokAccount,
-    fresh_access_token,
-    read_tokens,
-)
+from directpost.media.storage import MediaStore
+from directpost.publishing.tokens import fresh_access_token
+from directpost.store.accounts import Person, TikTokAccount, read_tokens
 from directpost.store.base import utcnow
 from directpost.store.uploads import Upload, storage_key
 from directpost.tiktok import AccessTokenInvalidError, AsyncTikTokClient, Token
@@ -28,19 +24,20 @@ pytestmark = pytest.mark.anyio
 
 
 def _account(app_client: AppClient, open_id: str) -> TikTokAccount:
-    with app_client.app.state.session_factory() as db:
+    with app_client.app.state.services.factory() as db:
         account = db.scalar(select(TikTokAccount).where(TikTokAccount.open_id == open_id))
     assert account is not None
     return account
 
 
 def get_media_store_of(app_client: AppClient) -> MediaStore:
-    """The app's media store as seen from outside (the same folder or bucket)."""
-    return media_store_from_settings(app_client.app.state.settings)
+    """The app's media store."""
+    store: MediaStore = app_client.app.state.services.media_store
+    return store
 
 
 def _client(app_client: AppClient) -> AsyncTikTokClient:
-    client: AsyncTikTokClient = app_client.app.state.tiktok_client
+    client: AsyncTikTokClient = app_client.app.state.services.tiktok_client
     return client
 
 
@@ -70,7 +67,7 @@ async def test_disconnect_revokes_the_token_at_tiktok_and_deletes_it_here_DG_5(
 ) -> None:
     await api_sign_in(app_client.client, open_id="demo-private")
     account = _account(app_client, "demo-private")
-    tokens = read_tokens(account, cipher=app_client.app.state.token_cipher)
+    tokens = read_tokens(account, cipher=app_client.app.state.services.cipher)
     csrf = await fetch_csrf(app_client.client, "/accounts")
     answer = await app_client.client.post(
         f"/accounts/{account.id}/disconnect", data={"csrf_token": csrf}
@@ -89,7 +86,7 @@ async def test_delete_everything_needs_confirmation_then_removes_all_rows_DG_5(
     await api_sign_in(app_client.client, open_id="demo-private")
     await api_sign_in(app_client.client, open_id="demo-public", link=True)
     tokens = read_tokens(
-        _account(app_client, "demo-public"), cipher=app_client.app.state.token_cipher
+        _account(app_client, "demo-public"), cipher=app_client.app.state.services.cipher
     )
     csrf = await fetch_csrf(app_client.client, "/me/data")
     unconfirmed = await app_client.client.post("/me/data/delete", data={"csrf_token": csrf})
@@ -101,7 +98,7 @@ async def test_delete_everything_needs_confirmation_then_removes_all_rows_DG_5(
     )
     assert deleted.status_code == 200
     assert "Your data has been deleted" in deleted.text
-    with app_client.app.state.session_factory() as db:
+    with app_client.app.state.services.factory() as db:
         assert db.scalar(select(func.count()).select_from(Person)) == 0
         assert db.scalar(select(func.count()).select_from(TikTokAccount)) == 0
     with pytest.raises(AccessTokenInvalidError):
@@ -114,8 +111,8 @@ async def test_refresh_before_expiry_stores_the_rotated_refresh_token_once(
 ) -> None:
     await api_sign_in(app_client.client, open_id="demo-private")
     account = _account(app_client, "demo-private")
-    factory = app_client.app.state.session_factory
-    cipher = app_client.app.state.token_cipher
+    factory = app_client.app.state.services.factory
+    cipher = app_client.app.state.services.cipher
     before = read_tokens(account, cipher=cipher)
     with factory() as db, db.begin():
         row = db.get(TikTokAccount, account.id)
@@ -188,5 +185,5 @@ async def test_delete_everything_also_deletes_uploaded_media_bytes_DG_5(
     assert deleted.status_code == 200, deleted.text
     assert media_store.stat(finished_key) is None
     assert not media_store.upload_size(partial_key)
-    with app_client.app.state.session_factory() as db:
+    with app_client.app.state.services.factory() as db:
         assert db.scalar(select(func.count()).select_from(Upload)) == 0

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.anyio
 
 
 def _account(app_client: AppClient, open_id: str) -> TikTokAccount:
-    with app_client.app.state.session_factory() as db:
+    with app_client.app.state.services.factory() as db:
         account = db.scalar(select(TikTokAccount).where(TikTokAccount.open_id == open_id))
     assert account is not None
     return account

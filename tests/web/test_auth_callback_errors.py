@@ -32,7 +32,7 @@ async def _consent(app_client: AppClient, *, decision: str = "allow") -> tuple[s
 
 
 def _account_count(app_client: AppClient) -> int:
-    with app_client.app.state.session_factory() as db:
+    with app_client.app.state.services.factory() as db:
         return int(db.scalar(select(func.count()).select_from(TikTokAccount)) or 0)
 
 

@@ -21,7 +21,7 @@ async def test_sign_in_creates_the_account_and_lands_on_the_post_page(
     accounts_page = await app_client.client.get("/accounts")
     assert accounts_page.status_code == 200
     assert "Pim Private" in accounts_page.text
-    with app_client.app.state.session_factory() as db:
+    with app_client.app.state.services.factory() as db:
         account = db.scalar(select(TikTokAccount).where(TikTokAccount.open_id == "demo-private"))
     assert account is not None
     assert account.is_connected

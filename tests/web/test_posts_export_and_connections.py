@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from directpost.publishing import states
 from directpost.store import posts as store
 from directpost.store.base import utcnow
 from tests.fixtures.live import Personas, fetch_csrf
 from tests.fixtures.media_files import make_video
+from tests.fixtures.post_states import seed_state
 from tests.web.helpers import PoolWatchingTransport, upload_ready_video, watching_tiktok_calls
 
 pytestmark = pytest.mark.anyio
@@ -57,11 +59,11 @@ async def test_confirm_holds_no_database_connection_while_creator_info_is_asked(
     personas: Personas, watched: PoolWatchingTransport, tmp_path: Path
 ) -> None:
     csrf, post_id = await _publish(personas, tmp_path)
-    factory = personas.app.app.state.session_factory
+    factory = personas.app.app.state.services.factory
     with factory() as session, session.begin():
         post = store.get_post(session, post_id=post_id)
         assert post is not None
-        store.set_state(post, state=store.NEEDS_CONFIRMATION, now=utcnow())
+        seed_state(post, state=states.NEEDS_CONFIRMATION, now=utcnow())
     watched.seen.clear()
 
     answer = await personas.creator.post(
@@ -71,12 +73,12 @@ async def test_confirm_holds_no_database_connection_while_creator_info_is_asked(
     )
 
     assert answer.status_code == 200, answer.text
-    assert answer.json()["state"] in (store.QUEUED, store.SCHEDULED)
+    assert answer.json()["state"] in (states.QUEUED, states.SCHEDULED)
     assert watched.creator_info_holds() == [0]
 
 
 def _add_attempt(personas: Personas, post_id: int, media_token: str) -> None:
-    factory = personas.app.app.state.session_factory
+    factory = personas.app.app.state.services.factory
     with factory() as session, session.begin():
         post = store.get_post(session, post_id=post_id)
         assert post is not None
@@ -89,7 +91,7 @@ def _add_attempt(personas: Personas, post_id: int, media_token: str) -> None:
             token_expires_at=now + timedelta(hours=1),
             now=now,
         )
-        attempt.state = store.CONFIRMED
+        attempt.state = states.CONFIRMED
         attempt.publish_id = "v_pub_url~v2-export.1"
         attempt.log_id = "log-export-1"
 

@@ -15,6 +15,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from directpost.publishing import states
 from directpost.store import accounts
 from directpost.store import posts as store
 from directpost.store.base import utcnow
@@ -24,6 +25,7 @@ from directpost.store.migrate import upgrade_database
 from directpost.tiktok import Token
 from directpost.web.app import create_app
 from tests.fixtures.live import make_app_settings
+from tests.fixtures.post_states import seed_state
 
 pytestmark = pytest.mark.anyio
 
@@ -149,6 +151,8 @@ def _seed_posts(
                 upload_id=None,
                 scheduled_at=None,
                 time_zone="UTC",
+                state=states.QUEUED,
+                due_at=utcnow(),
                 creator_info={},
                 declaration="",
                 label="",
@@ -165,23 +169,23 @@ async def test_figures_count_posts_by_state_success_rate_and_median_time_DG_3(
     # Three published after 10, 20 and 30 s, one failed after 40 s, one still processing,
     # and one created two days ago (outside the window).
     plan = [
-        (store.PUBLISHED, 10),
-        (store.PUBLISHED, 20),
-        (store.PUBLISHED, 30),
-        (store.FAILED, 40),
-        (store.PROCESSING, None),
-        (store.PUBLISHED, -1),
+        (states.PUBLISHED, 10),
+        (states.PUBLISHED, 20),
+        (states.PUBLISHED, 30),
+        (states.FAILED, 40),
+        (states.PROCESSING, None),
+        (states.PUBLISHED, -1),
     ]
 
     def make(post: store.Post, i: int) -> None:
         state, seconds = plan[i]
         if seconds == -1:
             post.created_at = base - timedelta(days=2)
-            store.set_state(post, state=state, now=post.created_at + timedelta(seconds=5))
+            seed_state(post, state=state, now=post.created_at + timedelta(seconds=5))
         elif seconds is None:
-            store.set_state(post, state=state, now=base)
+            seed_state(post, state=state, now=base)
         else:
-            store.set_state(post, state=state, now=base + timedelta(seconds=seconds))
+            seed_state(post, state=state, now=base + timedelta(seconds=seconds))
 
     async with _app(tmp_path, operator_token=token) as (client, settings):
         _seed_posts(settings, make, len(plan), created=base)

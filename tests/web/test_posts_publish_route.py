@@ -11,9 +11,11 @@ from typing import Any
 import httpx2
 import pytest
 
+from directpost.publishing import states
 from directpost.store import posts as store
 from tests.fixtures.live import Personas, fetch_csrf
 from tests.fixtures.media_files import make_video
+from tests.fixtures.post_states import seed_state
 from tests.web.helpers import upload_ready_video
 
 pytestmark = pytest.mark.anyio
@@ -38,7 +40,7 @@ def _publishes(personas: Personas) -> list[dict[str, Any]]:
 
 
 def _posts(personas: Personas) -> list[store.Post]:
-    factory = personas.app.app.state.session_factory
+    factory = personas.app.app.state.services.factory
     with factory() as session:
         return list(session.query(store.Post).all())
 
@@ -64,8 +66,8 @@ async def test_publish_records_consent_before_anything_is_sent_ux_5c(
     assert answer.status_code == 303, answer.text
     assert answer.headers["location"].endswith("?published=1")
     (post,) = _posts(personas)
-    assert post.state == store.QUEUED
-    factory = personas.app.app.state.session_factory
+    assert post.state == states.QUEUED
+    factory = personas.app.app.state.services.factory
     with factory() as session:
         consent = session.get(store.Post, post.id).consent  # type: ignore[union-attr]
         assert consent is not None
@@ -158,7 +160,7 @@ async def test_scheduled_post_is_kept_in_the_creators_time_zone(
     )
     assert answer.status_code == 201, answer.text
     (post,) = _posts(personas)
-    assert post.state == store.SCHEDULED
+    assert post.state == states.SCHEDULED
     assert post.scheduled_at == local.astimezone(ZoneInfo("UTC"))
     page = await personas.creator.get(f"/posts/{post.id}")
     assert local.strftime("%Y-%m-%d %H:%M") in page.text and "Asia/Tokyo" in page.text
@@ -198,12 +200,12 @@ async def test_status_keeps_19_digit_post_ids_as_strings(
         headers={"accept": "application/json"},
     )
     post_id = answer.json()["id"]
-    factory = personas.app.app.state.session_factory
+    factory = personas.app.app.state.services.factory
     with factory() as session, session.begin():
         post = session.get(store.Post, post_id)
         assert post is not None
         post.post_ids = ["7301234567890123457"]
-        store.set_state(post, state=store.PUBLISHED)
+        seed_state(post, state=states.PUBLISHED)
     status = await personas.creator.get(f"/posts/{post_id}/status")
     assert '"post_ids":["7301234567890123457"]' in status.text.replace(" ", "")
     assert status.json()["links"] == [
@@ -229,7 +231,7 @@ async def test_scheduled_post_can_be_cancelled_from_its_page(
     cancel = await personas.creator.post(f"/posts/{post_id}/cancel", data={"csrf_token": csrf})
     assert cancel.status_code == 303
     status = (await personas.creator.get(f"/posts/{post_id}/status")).json()
-    assert status["state"] == store.CANCELLED and status["final"] is True
+    assert status["state"] == states.CANCELLED and status["final"] is True
     again = await personas.creator.post(
         f"/posts/{post_id}/schedule",
         data={"csrf_token": csrf, "scheduled_at": "", "time_zone": "UTC"},
@@ -247,11 +249,11 @@ async def test_post_needing_confirmation_is_queued_again_only_when_its_choices_s
         headers={"accept": "application/json"},
     )
     post_id = answer.json()["id"]
-    factory = personas.app.app.state.session_factory
+    factory = personas.app.app.state.services.factory
     with factory() as session, session.begin():
         post = session.get(store.Post, post_id)
         assert post is not None
-        store.set_state(post, state=store.NEEDS_CONFIRMATION, reason_text="settings changed")
+        seed_state(post, state=states.NEEDS_CONFIRMATION, reason_text="settings changed")
     page = await personas.creator.get(f"/posts/{post_id}")
     assert "Confirm as it was" in page.text
     # A choice that creator_info forbids now is refused again, nothing changes (UX-2c).
@@ -261,11 +263,11 @@ async def test_post_needing_confirmation_is_queued_again_only_when_its_choices_s
     )
     assert refused.status_code == 422
     assert (await personas.creator.get(f"/posts/{post_id}/status")).json()["state"] == (
-        store.NEEDS_CONFIRMATION
+        states.NEEDS_CONFIRMATION
     )
     confirmed = await personas.creator.post(
         f"/posts/{post_id}/confirm",
         data={"csrf_token": csrf, "privacy_level": "SELF_ONLY", "title": "from the test"},
     )
     assert confirmed.status_code == 303, confirmed.text
-    assert (await personas.creator.get(f"/posts/{post_id}/status")).json()["state"] == store.QUEUED
+    assert (await personas.creator.get(f"/posts/{post_id}/status")).json()["state"] == states.QUEUED

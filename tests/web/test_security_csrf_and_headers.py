@@ -34,14 +34,14 @@ async def test_sign_out_without_csrf_token_is_refused_and_keeps_the_session(
 
 async def test_a_token_from_another_session_is_refused_TOS_1(personas: Personas) -> None:
     others_token = await fetch_csrf(personas.other, "/accounts")
-    with personas.app.app.state.session_factory() as db:
+    with personas.app.app.state.services.factory() as db:
         mine = db.scalar(select(TikTokAccount).where(TikTokAccount.open_id == "demo-private"))
     assert mine is not None
     refused = await personas.creator.post(
         f"/accounts/{mine.id}/disconnect", data={"csrf_token": others_token}
     )
     assert refused.status_code == 403
-    with personas.app.app.state.session_factory() as db:
+    with personas.app.app.state.services.factory() as db:
         again = db.get(TikTokAccount, mine.id)
         assert again is not None and again.is_connected
 

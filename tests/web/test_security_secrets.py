@@ -44,10 +44,10 @@ async def test_client_secret_and_tokens_never_appear_in_pages_or_logs_TECH_1(
         bodies.append(page.text)
         bodies.append(str(page.headers))
 
-    with app_client.app.state.session_factory() as db:
+    with app_client.app.state.services.factory() as db:
         account = db.scalar(select(TikTokAccount).where(TikTokAccount.open_id == "demo-public"))
         assert account is not None
-        tokens = read_tokens(account, cipher=app_client.app.state.token_cipher)
+        tokens = read_tokens(account, cipher=app_client.app.state.services.cipher)
     secrets_ = {
         "client secret": app_client.settings.tiktok_client_secret.get_secret_value(),
         "access token": tokens.access_token,
@@ -66,10 +66,10 @@ async def test_client_secret_and_tokens_never_appear_in_pages_or_logs_TECH_1(
 
 async def test_tokens_are_stored_only_as_ciphertext_TOS_1(app_client: AppClient) -> None:
     await api_sign_in(app_client.client, open_id="demo-private")
-    with app_client.app.state.session_factory() as db:
+    with app_client.app.state.services.factory() as db:
         account = db.scalar(select(TikTokAccount).where(TikTokAccount.open_id == "demo-private"))
         assert account is not None
-        tokens = read_tokens(account, cipher=app_client.app.state.token_cipher)
+        tokens = read_tokens(account, cipher=app_client.app.state.services.cipher)
         raw_rows = db.connection().exec_driver_sql("SELECT * FROM tiktok_accounts").fetchall()
     dump = repr(raw_rows)
     assert tokens.access_token not in dump

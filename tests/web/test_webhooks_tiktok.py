@@ -13,6 +13,7 @@ import httpx2
 import pytest
 
 from directpost import tiktok
+from directpost.publishing import states
 from directpost.store import accounts
 from directpost.store import posts as store
 from tests.publishing.harness import Bench, bench  # noqa: F401
@@ -53,7 +54,7 @@ async def _processing_post(bench: Bench) -> store.Post:
     )
     from directpost.publishing import pipeline
 
-    while bench.post(post_id).state != store.PROCESSING:
+    while bench.post(post_id).state != states.PROCESSING:
         await pipeline.advance(bench.ctx, post_id)
     return bench.post(post_id)
 
@@ -68,7 +69,7 @@ async def test_signed_complete_event_publishes_the_post(bench: Bench) -> None:
     )
     answer = _deliver(bench, body)
     assert answer.status_code == 200
-    assert bench.post(post.id).state == store.PUBLISHED
+    assert bench.post(post.id).state == states.PUBLISHED
 
 
 async def test_forged_signature_is_refused_and_changes_nothing(bench: Bench) -> None:
@@ -81,7 +82,7 @@ async def test_forged_signature_is_refused_and_changes_nothing(bench: Bench) -> 
     )
     answer = _deliver(bench, body, secret="not-the-client-secret")
     assert answer.status_code == 400
-    assert bench.post(post.id).state == store.PROCESSING
+    assert bench.post(post.id).state == states.PROCESSING
 
 
 async def test_stale_signature_is_refused(bench: Bench) -> None:
@@ -94,7 +95,7 @@ async def test_stale_signature_is_refused(bench: Bench) -> None:
     )
     answer = _deliver(bench, body, at=int(time.time()) - 3600)
     assert answer.status_code == 400
-    assert bench.post(post.id).state == store.PROCESSING
+    assert bench.post(post.id).state == states.PROCESSING
 
 
 async def test_tampered_body_is_refused(bench: Bench) -> None:
@@ -115,7 +116,7 @@ async def test_tampered_body_is_refused(bench: Bench) -> None:
         trust_env=False,
     )
     assert answer.status_code == 400
-    assert bench.post(post.id).state == store.PROCESSING
+    assert bench.post(post.id).state == states.PROCESSING
 
 
 async def test_duplicate_and_replayed_deliveries_apply_once(bench: Bench) -> None:
@@ -141,7 +142,7 @@ async def test_duplicate_and_replayed_deliveries_apply_once(bench: Bench) -> Non
     after = bench.post(post.id)
     # The 19-digit id is kept exactly, as a string.
     assert after.post_ids == ["7301234567890123456"]
-    assert after.state == store.PUBLISHED
+    assert after.state == states.PUBLISHED
     with bench.ctx.factory() as session:
         count = session.query(store.WebhookEvent).count()
     assert count == 1
@@ -161,7 +162,7 @@ async def test_failed_event_moves_the_post_to_failed_with_the_reason(bench: Benc
     )
     assert _deliver(bench, body).status_code == 200
     after = bench.post(post.id)
-    assert after.state == store.FAILED
+    assert after.state == states.FAILED
     assert "caption" in after.reason_text
 
 
@@ -181,7 +182,7 @@ async def test_authorization_removed_deletes_tokens_and_disconnects_pending_post
         {"client_key": bench.settings.tiktok_client_key, "reason": 1},
     )
     for _ in range(200):
-        if bench.post(waiting_id).state == store.DISCONNECTED:
+        if bench.post(waiting_id).state == states.DISCONNECTED:
             break
         await asyncio.sleep(0.05)
     with bench.ctx.factory() as session:
@@ -189,8 +190,8 @@ async def test_authorization_removed_deletes_tokens_and_disconnects_pending_post
         assert account is not None
         assert account.access_token_enc is None and account.refresh_token_enc is None
         assert account.status == "removed"
-    assert bench.post(waiting_id).state == store.DISCONNECTED
-    assert bench.post(post.id).state == store.DISCONNECTED
+    assert bench.post(waiting_id).state == states.DISCONNECTED
+    assert bench.post(post.id).state == states.DISCONNECTED
     assert "disconnected" in bench.post(waiting_id).reason_text
 
 

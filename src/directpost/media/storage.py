@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -145,7 +145,7 @@ class MediaStore(Protocol):
         """Yield bytes `start` up to (not including) `stop`, in pieces of at most 1 MiB."""
         ...
 
-    def open_binary(self, key: str) -> IO[bytes]:
+    def open_binary(self, key: str) -> BinaryIO:
         """A seekable reader of the finished object; the caller closes it."""
         ...
 
@@ -249,7 +249,7 @@ class LocalMediaStore:
         with path.open("rb") as handle:
             yield from _read_range(handle, start, stop)
 
-    def open_binary(self, key: str) -> IO[bytes]:
+    def open_binary(self, key: str) -> BinaryIO:
         try:
             return self._object_path(key).open("rb")
         except FileNotFoundError:
@@ -474,7 +474,7 @@ class S3MediaStore:
             raise
         return _stream_body(answer["Body"])
 
-    def open_binary(self, key: str) -> IO[bytes]:
+    def open_binary(self, key: str) -> BinaryIO:
         found = self.stat(key)
         if found is None:
             raise MediaNotFoundError(f"No media stored under {key!r}.")

@@ -17,6 +17,7 @@ from pathlib import PurePosixPath
 
 __all__ = [
     "MEDIA_PATH_PREFIX",
+    "attempt_media_filename",
     "is_well_formed_token",
     "media_url",
     "new_media_token",
@@ -56,6 +57,13 @@ def safe_media_filename(name: str, *, default_stem: str = "media") -> str:
     clean_stem = _UNSAFE.sub("-", stem).strip("-._")[:80] or default_stem
     clean_suffix = _UNSAFE.sub("", suffix).lower()[:10]
     return f"{clean_stem}.{clean_suffix}" if clean_suffix else clean_stem
+
+
+def attempt_media_filename(index: int, original_name: str) -> str:
+    """The name a post's `index`-th media item is served under: its position plus its own
+    extension ("0.mp4"), so the URL says nothing of what the creator called the file."""
+    suffix = PurePosixPath(original_name).suffix.lower()
+    return f"{index}{suffix if suffix.isascii() and len(suffix) <= 6 else ''}"
 
 
 def media_url(base_url: str, token: str, filename: str) -> str:

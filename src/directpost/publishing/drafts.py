@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from directpost import tiktok
 from directpost.rules.model import CreatorFacts, Draft, MediaFacts
 
 
@@ -37,15 +38,23 @@ def creator_facts_to_json(facts: CreatorFacts) -> dict[str, Any]:
     return data
 
 
-def creator_facts_from_info(info: Any) -> CreatorFacts:
-    """The rules' view of the library's `CreatorInfo` (rules must not import the library)."""
+def creator_facts(info: tiktok.CreatorInfo) -> CreatorFacts:
+    """The rules' view of the library's creator_info answer (rules must not import the
+    library): the one mapping the Post page, the publish route and the job use (UX-1)."""
     return CreatorFacts(
-        nickname=str(info.creator_nickname),
-        avatar_url=str(info.creator_avatar_url),
-        username=str(info.creator_username),
+        nickname=info.creator_nickname,
+        avatar_url=info.creator_avatar_url,
+        username=info.creator_username,
         privacy_level_options=tuple(info.privacy_level_options),
-        comment_disabled=bool(info.comment_disabled),
-        duet_disabled=bool(info.duet_disabled),
-        stitch_disabled=bool(info.stitch_disabled),
-        max_video_post_duration_sec=int(info.max_video_post_duration_sec),
+        comment_disabled=info.comment_disabled,
+        duet_disabled=info.duet_disabled,
+        stitch_disabled=info.stitch_disabled,
+        max_video_post_duration_sec=info.max_video_post_duration_sec,
     )
+
+
+def blocked_creator_facts(
+    error: tiktok.CreatorCannotPostError, *, nickname: str = "", avatar_url: str = ""
+) -> CreatorFacts:
+    """creator_info said the creator cannot post now (UX-1b); keep who it is for the page."""
+    return CreatorFacts(nickname=nickname, avatar_url=avatar_url, blocked_code=error.code)

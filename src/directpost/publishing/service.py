@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from directpost.config import Settings
-from directpost.publishing import pipeline
+from directpost.publishing import lifecycle, states
 from directpost.publishing.drafts import creator_facts_to_json, draft_to_choices
+from directpost.publishing.policy import posting_policy
 from directpost.rules import texts
 from directpost.rules.model import CreatorFacts, Draft, Violation
 from directpost.rules.validate import validate
@@ -102,16 +103,9 @@ def submit_post(
     """
     now = now or utcnow()
     draft = submission.draft
-    policy = pipeline.app_policy(session, settings, open_id=submission.open_id, now=now)
+    # One query for the caps' counts; the rules decide every cap with everything else.
+    policy = posting_policy(session, settings, open_id=submission.open_id, now=now)
     problems = validate(submission.creator, draft, policy)
-    if (
-        draft.mode == "direct"
-        and not draft.privacy_level
-        and not any(p.rule == "UX-2b" for p in problems)
-    ):
-        problems.append(Violation("UX-2b", "Choose who can see this post.", "privacy_level"))
-    if not submission.media:
-        problems.append(Violation("TECH-3", "Upload the media to post first.", "media"))
     if problems:
         raise PublishRefused(problems)
     kind = "photos" if draft.media.kind == "photos" else "video"
@@ -123,7 +117,8 @@ def submit_post(
         if draft.disclose_commercial
         else None
     )
-    post = store.create_post(
+    state, due_at = lifecycle.first_state(submission.scheduled_at, now)
+    return store.create_post(
         session,
         person_id=submission.person_id,
         account_id=submission.account_id,
@@ -135,6 +130,8 @@ def submit_post(
         upload_id=submission.upload_id,
         scheduled_at=submission.scheduled_at,
         time_zone=submission.time_zone,
+        state=state,
+        due_at=due_at,
         creator_info=creator_facts_to_json(submission.creator),
         declaration=texts.declaration(
             branded_content=draft.disclose_commercial and draft.branded_content
@@ -142,13 +139,6 @@ def submit_post(
         label=label or "",
         now=now,
     )
-    # Caps (CAP-1, CAP-3, CAP-5) counted from our own records, before anything is queued.
-    problem = pipeline.cap_problem(session, settings, post, now)
-    if problem is not None:
-        session.delete(post)
-        session.flush()
-        raise PublishRefused([Violation("CAP-3", problem)])
-    return post
 
 
 def cancel_post(
@@ -160,18 +150,22 @@ def cancel_post(
     post = store.get_post(session, post_id=post_id, person_id=person_id)
     if post is None:
         raise LookupError("no such post")
-    if post.state in store.EDITABLE_STATES:
-        store.set_state(
+    route = lifecycle.cancel_route(
+        post.state,
+        pulled=any(a.source == "PULL_FROM_URL" for a in post.attempts),
+        tiktok_status=post.tiktok_status,
+    )
+    if route == "now":
+        lifecycle.move(
             post,
-            state=store.CANCELLED,
+            states.CANCELLED,
+            now=now,
             reason_code="cancelled",
             reason_text="You cancelled this post; nothing was posted.",
-            now=now,
         )
         return post
-    if post.state in (store.PUBLISHING, store.PROCESSING) and any(
-        a.source == "PULL_FROM_URL" for a in post.attempts
-    ):
+    if route == "ask_tiktok":
+        # The job asks TikTok at its next look, which is now.
         post.cancel_requested = True
         post.due_at = now
         post.updated_at = now
@@ -193,17 +187,12 @@ def reschedule_post(
     post = store.get_post(session, post_id=post_id, person_id=person_id)
     if post is None:
         raise LookupError("no such post")
-    if post.state not in (store.SCHEDULED, store.QUEUED):
+    if not lifecycle.can_reschedule(post.state):
         raise PostNotEditable("This post has already started; it can no longer be rescheduled.")
     post.scheduled_at = scheduled_at
     post.time_zone = time_zone
-    later = scheduled_at is not None and scheduled_at > now
-    store.set_state(
-        post,
-        state=store.SCHEDULED if later else store.QUEUED,
-        due_at=scheduled_at if later else now,
-        now=now,
-    )
+    state, due_at = lifecycle.first_state(scheduled_at, now)
+    lifecycle.move(post, state, now=now, due_at=due_at)
     post.enqueued_until = None
     return post
 
@@ -224,12 +213,10 @@ def reconfirm_post(
     post = store.get_post(session, post_id=post_id, person_id=person_id)
     if post is None:
         raise LookupError("no such post")
-    if post.state not in (store.NEEDS_CONFIRMATION, store.TRY_LATER, store.SCHEDULED, store.QUEUED):
+    if not lifecycle.can_edit(post.state):
         raise PostNotEditable("This post has already gone to TikTok; it can no longer be changed.")
-    policy = pipeline.app_policy(session, settings, open_id=post.open_id, now=now)
+    policy = posting_policy(session, settings, open_id=post.open_id, now=now)
     problems = validate(creator, draft, policy)
-    if draft.mode == "direct" and not draft.privacy_level:
-        problems.append(Violation("UX-2b", "Choose who can see this post.", "privacy_level"))
     if problems:
         raise PublishRefused(problems)
     choices = draft_to_choices(draft)
@@ -237,8 +224,8 @@ def reconfirm_post(
     post.mode = draft.mode
     # A publish that TikTok ended (a "try later" failure) is over: the next one starts anew.
     for attempt in post.attempts:
-        if attempt.state == store.CONFIRMED:
-            attempt.state = store.FINISHED
+        if attempt.state == states.CONFIRMED:
+            lifecycle.move_attempt(attempt, states.FINISHED, now=now)
     post.publish_id = None
     post.polls = 0
     consent = post.consent
@@ -261,14 +248,8 @@ def reconfirm_post(
             else ""
         )
         consent.consented_at = now
-    later = post.scheduled_at is not None and post.scheduled_at > now
-    store.set_state(
-        post,
-        state=store.SCHEDULED if later else store.QUEUED,
-        due_at=post.scheduled_at if later and post.scheduled_at else now,
-        now=now,
-    )
-    post.finished_at = None
+    state, due_at = lifecycle.first_state(post.scheduled_at, now)
+    lifecycle.move(post, state, now=now, due_at=due_at)
     post.tries = 0
     post.enqueued_until = None
     return post

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from directpost import tiktok
-from directpost.publishing import outcomes
+from directpost.publishing import lifecycle, outcomes
 from directpost.store import accounts
 from directpost.store import posts as store
 from directpost.store.base import utcnow
@@ -75,49 +75,21 @@ def apply_webhook(
         if post is None:
             log.info("webhook %s for an unknown publish; ignored", event.event)
         else:
-            _apply_publish_event(post, event, now)
+            _apply_publish_event(session, post, event, now)
     return WebhookResult(event=event.event, duplicate=False)
 
 
-def _apply_publish_event(post: store.Post, event: tiktok.WebhookEvent, now: datetime) -> None:
+def _apply_publish_event(
+    session: Session, post: store.Post, event: tiktok.WebhookEvent, now: datetime
+) -> None:
     if post.publish_id is None and isinstance(event, tiktok.PublishCompleteEvent):
         post.publish_id = str(getattr(event, "publish_id", "")) or None
-    if isinstance(event, tiktok.PubliclyAvailableEvent):
-        post.post_ids = sorted(set(post.post_ids) | {event.post_id})
-        post.publicly_available = True
-        if post.state not in store.FINAL_STATES:
-            store.set_state(post, state=store.PUBLISHED, now=now)
-    elif isinstance(event, tiktok.NoLongerPubliclyAvailableEvent):
-        post.publicly_available = False
-        post.updated_at = now
-    elif isinstance(event, tiktok.PublishCompleteEvent):
-        # Direct post: done. Inbox draft: the creator posted it from the TikTok app.
-        if post.state not in store.FINAL_STATES or post.state == store.SENT_TO_INBOX:
-            store.set_state(post, state=store.PUBLISHED, now=now)
-    elif isinstance(event, tiktok.InboxDeliveredEvent):
-        if post.state not in store.FINAL_STATES:
-            store.set_state(post, state=store.SENT_TO_INBOX, now=now)
-    elif isinstance(event, tiktok.PublishFailedEvent) and post.state not in store.FINAL_STATES:
-        outcome = outcomes.fail_reason_outcome(event.reason)
-        store.set_state(
-            post,
-            state=outcome.state,
-            reason_code=event.reason[:64],
-            reason_text=outcome.text,
-            now=now,
-        )
-    if post.state in store.FINAL_STATES:
-        for attempt in post.attempts:
-            store.revoke_attempt_url(attempt, now=now)
-        store.release_lease(session_of(post), account_id=post.account_id, post_id=post.id)
-
-
-def session_of(post: store.Post) -> Session:
-    from sqlalchemy.orm import object_session
-
-    session = object_session(post)
-    assert session is not None
-    return session
+    answer = lifecycle.answer_from_event(event)
+    if answer is None:
+        return
+    lifecycle.apply_answer(post, answer, now=now)
+    if lifecycle.is_final(post.state):
+        store.release_lease(session, account_id=post.account_id, post_id=post.id)
 
 
 def authorization_removed(session: Session, *, open_id: str, now: datetime) -> int:
@@ -128,14 +100,6 @@ def authorization_removed(session: Session, *, open_id: str, now: datetime) -> i
         accounts.forget_tokens(session, account_id=account.id, status="removed")
     moved = 0
     for post in store.unfinished_posts_for_open_id(session, open_id=open_id):
-        store.set_state(
-            post,
-            state=store.DISCONNECTED,
-            reason_code="authorization_removed",
-            reason_text=outcomes.DISCONNECTED.text,
-            now=now,
-        )
-        for attempt in post.attempts:
-            store.revoke_attempt_url(attempt, now=now)
+        lifecycle.end_with(post, outcomes.DISCONNECTED, now=now, code="authorization_removed")
         moved += 1
     return moved

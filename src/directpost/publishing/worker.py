@@ -1,14 +1,21 @@
-"""Running publish jobs: the Huey queue, the worker threads, and the sweeper that feeds them.
+"""Running publish jobs: the database is the queue, and each worker process takes from it.
 
-The database is the truth; the queue only says "look at post N now". A sweeper in every worker
-process enqueues posts that are due (scheduled time reached, retry or next status poll due, or a
-killed job's claim run out), marking each as enqueued for a while so it is not queued twice.
-Worker threads take jobs from Huey and run `pipeline.advance`, which claims the post, so two
-workers never work on one post even when a job is duplicated.
+A post is due when its scheduled time has come, a retry or the next status poll is due, or a
+killed job's claim has run out. Each worker process has a dispatcher thread that, every
+`sweep_interval_s` or when a runner thread becomes free, claims as many due posts as it has idle
+runner threads for (`store.claim_due_posts`: one conditional `UPDATE … RETURNING` marks each as
+enqueued for a while, so no other process takes it) and hands them to its runner threads
+through an in-process queue. A runner runs `pipeline.advance`, which claims the post itself, so
+even a post handed out twice is worked on by one job at a time. A creator's next post is
+claimed at once by the runner whose start let it go (`Worker.handoff`).
 
-Embedded: SQLite queue in `data_dir` and the workers in the app's own process
-(`start_in_process`). At scale: `Settings.queue_url` (Redis) and `directpost worker` processes
-on any machine, stopped gracefully by SIGTERM (the current job finishes first).
+A process killed with claimed posts it never started leaves them marked: they come back once
+the mark runs out (`enqueue_grace`). A graceful stop (SIGTERM) claims nothing more, lets the
+running jobs finish, and clears the marks of the posts it claimed but did not start, so another
+process takes them at once.
+
+Embedded: the worker runs inside the app's process (`start_in_process`). At scale: any number
+of `directpost worker` processes on any machine, sharing the database.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
 import signal
 import subprocess
 import sys
@@ -25,88 +33,59 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
 
-from huey import RedisHuey, SqliteHuey
-from sqlalchemy import Engine
-
-from directpost import tiktok
 from directpost.config import Settings
-from directpost.media.storage import media_store_from_settings
 from directpost.publishing import pipeline
-from directpost.publishing.budgets import budgets_from_settings
+from directpost.publishing.wiring import Services, build_services
 from directpost.store import posts as store
-from directpost.store.crypto import token_cipher_from_settings
-from directpost.store.db import LeaderLock, create_engine_from_settings, create_session_factory
+from directpost.store import queue_marks
+from directpost.tiktok import AsyncTikTokClient, AsyncTransport
 
 log = logging.getLogger(__name__)
 
-QUEUE_NAME = "directpost-publish"
-#: The advisory lock that elects the one sweeping process (any constant unique to it).
-SWEEP_LEADER_KEY = 0x6470_7377
+#: Connections a worker process keeps beyond one per runner thread (the dispatcher, and the
+#: heartbeat a job's long step renews its claim with), and how many more it may open briefly.
+EXTRA_CONNECTIONS = 2
+MAX_OVERFLOW = 4
 
 
-def make_huey(settings: Settings) -> Any:
-    """The job queue: Redis when `queue_url` is set, else a SQLite file in `data_dir`."""
-    if settings.queue_url:
-        return RedisHuey(QUEUE_NAME, url=settings.queue_url, results=False)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(QUEUE_NAME, filename=str(settings.data_dir / "queue.db"), results=False)
-
-
-def tiktok_client_factory(
-    settings: Settings, *, transport: Any = None
-) -> Callable[[], AbstractAsyncContextManager[Any]]:
-    """Builds the library client from settings (the emulator's URLs when no credentials)."""
-
-    def make() -> AbstractAsyncContextManager[Any]:
-        client: AbstractAsyncContextManager[Any] = tiktok.AsyncTikTokClient(
-            client_key=settings.tiktok_client_key,
-            client_secret=settings.tiktok_client_secret.get_secret_value(),
-            auth_base_url=settings.tiktok_auth_base_url,
-            api_base_url=settings.tiktok_api_base_url,
-            transport=transport,
-            # The job retries itself, each time through the shared budget (CAP-4); a retry
-            # inside the client would spend requests the budget never saw.
-            max_retries=0,
-        )
-        return client
-
-    return make
-
-
-def _engine(settings: Settings, *, connections: int | None) -> Engine:
-    """The database engine for a worker process whose pool holds `connections` at once.
-
-    Every worker thread and the sweeper hold a connection at once (a job's heartbeat briefly
-    too): the pool keeps one each, so none is opened and closed per use (a new PostgreSQL
-    connection costs a server process every time); the rare heartbeat overflows.
-    """
-    if connections is None:
-        return create_engine_from_settings(settings)
-    return create_engine_from_settings(settings, pool_size=connections, max_overflow=4)
+def publish_context(
+    services: Services, *, timing: pipeline.Timing | None = None
+) -> pipeline.PublishContext:
+    """What a publish job runs with, from the process's services."""
+    return pipeline.PublishContext(
+        settings=services.settings,
+        factory=services.factory,
+        cipher=services.cipher,
+        client=services.tiktok_client_factory,
+        budgets=services.budgets,
+        media_store=services.media_store,
+        timing=timing or pipeline.Timing(),
+    )
 
 
 def context_from_settings(
     settings: Settings,
     *,
     timing: pipeline.Timing | None = None,
-    transport: Any = None,
+    transport: AsyncTransport | None = None,
     threads: int | None = None,
 ) -> pipeline.PublishContext:
-    """Everything a job needs, from settings (one per process; `threads`: the worker threads
-    that will share it, to size the database pool)."""
-    connections = None if threads is None else threads + 2
-    factory = create_session_factory(_engine(settings, connections=connections))
-    return pipeline.PublishContext(
-        settings=settings,
-        factory=factory,
-        cipher=token_cipher_from_settings(settings),
-        client=tiktok_client_factory(settings, transport=transport),
-        budgets=budgets_from_settings(settings, factory),
-        media_store=media_store_from_settings(settings),
-        timing=timing or pipeline.Timing(),
+    """Everything a job needs, from settings (one per process; `threads`: the runner threads
+    that will share it, to size the database pool).
+
+    Every runner thread and the dispatcher hold a connection at once (a job's heartbeat
+    briefly too): the pool keeps one each, so none is opened and closed per use (a new
+    PostgreSQL connection costs a server process every time); the rare heartbeat overflows.
+    """
+    pool = {} if threads is None else {"db_pool_size": threads + EXTRA_CONNECTIONS}
+    services = build_services(
+        settings,
+        tiktok_transport=transport,
+        db_max_overflow=MAX_OVERFLOW if pool else None,
+        **pool,
     )
+    return publish_context(services, timing=timing)
 
 
 class _ThreadLoops:
@@ -167,24 +146,24 @@ class _ThreadLoops:
 class _KeptClient:
     """`ctx.client` for one thread: the same open client each time, closed only at the end."""
 
-    def __init__(self, make: Callable[[], AbstractAsyncContextManager[Any]]) -> None:
+    def __init__(self, make: Callable[[], AbstractAsyncContextManager[AsyncTikTokClient]]) -> None:
         self._make = make
-        self._manager: AbstractAsyncContextManager[Any] | None = None
-        self._client: Any = None
+        self._manager: AbstractAsyncContextManager[AsyncTikTokClient] | None = None
+        self._client: AsyncTikTokClient | None = None
 
-    def __call__(self) -> AbstractAsyncContextManager[Any]:
+    def __call__(self) -> AbstractAsyncContextManager[AsyncTikTokClient]:
         return self._borrow()
 
     @contextlib.asynccontextmanager
-    async def _borrow(self) -> AsyncIterator[Any]:
+    async def _borrow(self) -> AsyncIterator[AsyncTikTokClient]:
         yield await self.open()
 
-    async def open(self) -> Any:
+    async def open(self) -> AsyncTikTokClient:
         """The open client (opened now if it is not yet)."""
-        if self._manager is None:
+        if self._client is None:
             manager = self._make()
-            self._client = await manager.__aenter__()
-            self._manager = manager
+            client = await manager.__aenter__()
+            self._manager, self._client = manager, client
         return self._client
 
     async def aclose(self) -> None:
@@ -195,90 +174,100 @@ class _KeptClient:
 
 @dataclass
 class Worker:
-    """Worker threads plus a sweeper over one queue, in this process."""
+    """Runner threads in this process, fed by a dispatcher that claims due posts."""
 
     ctx: pipeline.PublishContext
-    huey: Any
     threads: int = 4
     sweep_interval_s: float = 0.25
     enqueue_grace: timedelta = timedelta(seconds=60)
     stop_event: threading.Event = field(default_factory=threading.Event)
+    _jobs: queue.Queue[int | None] = field(default_factory=queue.Queue)
+    _wake: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Posts claimed by this process whose job has not ended yet (waiting or running).
+    _outstanding: int = 0
     _threads: list[threading.Thread] = field(default_factory=list)
-    _task: Any = None
-    _loops: Any = None
 
     def __post_init__(self) -> None:
-        def advance_post(post_id: int) -> None:
-            self._loops.run(post_id)
-
-        self._task = self.huey.task(name="directpost.advance_post")(advance_post)
         self.ctx = replace(self.ctx, handoff=self.handoff)
         self._loops = _ThreadLoops(self.ctx)
 
-    def enqueue(self, post_id: int) -> None:
-        """Ask a worker to look at the post now (used by the web app right after publish)."""
-        self._task(post_id)
-
     def handoff(self, account_id: int) -> None:
-        """Enqueue the account's next due post now (its lease was just let go), instead of
-        waiting for the sweeper; the sweeper still finds it if this never happens."""
-        self._enqueue_due(limit=1, account_id=account_id)
+        """Claim the account's next due post and run it here (its lease was just let go),
+        instead of waiting for a dispatch; a stopping worker leaves it to the others."""
+        if not self.stop_event.is_set():
+            self._claim(limit=1, account_id=account_id)
 
-    def sweep_once(self) -> int:
-        """Enqueue every due post no queue holds; returns how many."""
-        return self._enqueue_due()
+    def dispatch_once(self) -> int:
+        """Claim as many due posts as this process has runner threads free for (minus the
+        jobs already waiting here) and queue them; returns how many."""
+        with self._lock:
+            free = self.threads - self._outstanding
+        return self._claim(limit=free) if free > 0 else 0
 
-    def _enqueue_due(self, **scope: Any) -> int:
-        """Claim due posts (`store.claim_due_posts`, narrowed by `scope`) and enqueue them."""
+    def pending(self) -> list[int]:
+        """The posts this process has claimed and not started yet (a snapshot)."""
+        with self._jobs.mutex:
+            return [post_id for post_id in self._jobs.queue if post_id is not None]
+
+    def _claim(self, *, limit: int, account_id: int | None = None) -> int:
+        """Claim due posts (`store.claim_due_posts`) and queue them for the runner threads."""
         with self.ctx.factory() as session, session.begin():
             due = store.claim_due_posts(
-                session, now=self.ctx.clock(), grace=self.enqueue_grace, **scope
+                session,
+                now=self.ctx.clock(),
+                grace=self.enqueue_grace,
+                limit=limit,
+                account_id=account_id,
             )
+        with self._lock:
+            self._outstanding += len(due)
         for post_id in due:
-            self.enqueue(post_id)
+            self._jobs.put(post_id)
         return len(due)
 
-    def _sweeper(self) -> None:
-        # One process sweeps at a time (see LeaderLock); the others stand by, ready to lead.
-        leader = LeaderLock(self.ctx.factory.kw["bind"], SWEEP_LEADER_KEY)
-        try:
-            while not self.stop_event.is_set():
-                try:
-                    if leader.is_leader():
-                        self.sweep_once()
-                except Exception:  # the sweeper must outlive a database hiccup
-                    log.exception("sweeping due posts failed; trying again")
-                self.stop_event.wait(self.sweep_interval_s)
-        finally:
-            leader.close()
+    def _dispatcher(self) -> None:
+        while not self.stop_event.is_set():
+            self._wake.clear()
+            try:
+                claimed = self.dispatch_once()
+            except Exception:  # the dispatcher must outlive a database hiccup
+                log.exception("claiming due posts failed; trying again")
+                claimed = 0
+            with self._lock:
+                free = self.threads - self._outstanding
+            if claimed and free > 0:
+                continue  # it took what it found and may find more: look again now
+            self._wake.wait(self.sweep_interval_s)
 
     def _runner(self) -> None:
         try:
             self._loops.prepare()
         except Exception:  # a job would build it again; never lose the thread over it
             log.exception("preparing a worker thread failed")
-        delay = 0.02
-        while not self.stop_event.is_set():
-            try:
-                task = self.huey.dequeue()
-            except Exception:
-                log.exception("reading the job queue failed; trying again")
-                task = None
-            if task is None:
-                self.stop_event.wait(delay)
-                delay = min(0.5, delay * 1.5)
-                continue
-            delay = 0.02
-            try:
-                self.huey.execute(task)
-            except Exception:  # a job's failure is recorded on its post; keep working
-                log.exception("a publish job raised")
-        self._loops.close_current()
+        try:
+            while True:
+                post_id = self._jobs.get()
+                if post_id is None or self.stop_event.is_set():
+                    if post_id is not None:
+                        self._jobs.put(post_id)  # not started: `stop` hands it back
+                    return
+                try:
+                    self._loops.run(post_id)
+                except Exception:  # a job's failure is recorded on its post; keep working
+                    log.exception("a publish job raised")
+                with self._lock:
+                    self._outstanding -= 1
+                self._wake.set()  # a runner is free: claim the next due post now
+        finally:
+            self._loops.close_current()
 
     def start(self) -> Worker:
         self.stop_event.clear()
+        self._jobs = queue.Queue()
+        self._outstanding = 0
         self._threads = [
-            threading.Thread(target=self._sweeper, name="publish-sweeper", daemon=True)
+            threading.Thread(target=self._dispatcher, name="publish-dispatcher", daemon=True)
         ]
         self._threads += [
             threading.Thread(target=self._runner, name=f"publish-worker-{i}", daemon=True)
@@ -289,17 +278,45 @@ class Worker:
         return self
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Graceful stop: no new jobs; the running ones finish (killed ones are re-run later)."""
+        """Graceful stop: no new claims; the running jobs finish (killed ones run again later);
+        the posts claimed here but not started go back to the database for another process."""
         self.stop_event.set()
+        self._wake.set()
         deadline = time.monotonic() + timeout
-        for thread in self._threads:
+        dispatcher, runners = self._threads[:1], self._threads[1:]
+        for thread in dispatcher:
             thread.join(max(0.0, deadline - time.monotonic()))
+        for _ in runners:
+            self._jobs.put(None)  # wakes every idle runner, which then ends
+        for thread in runners:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._hand_back(self._take_pending())
+
+    def _take_pending(self) -> list[int]:
+        taken: list[int] = []
+        while True:
+            try:
+                post_id = self._jobs.get_nowait()
+            except queue.Empty:
+                return taken
+            if post_id is not None:
+                taken.append(post_id)
+
+    def _hand_back(self, post_ids: list[int]) -> None:
+        """Clear the enqueued marks of claimed posts this process will not run."""
+        if not post_ids:
+            return
+        try:
+            with self.ctx.factory() as session, session.begin():
+                queue_marks.clear_enqueued(session, post_ids=post_ids)
+        except Exception:  # their marks run out after `enqueue_grace` anyway
+            log.exception("handing back %d claimed posts failed", len(post_ids))
 
 
 def start_in_process(settings: Settings, *, threads: int = 4) -> Worker:
-    """Start the embedded worker inside the app's process (what `directpost run` calls)."""
+    """Start a worker inside this process (`directpost run`, `directpost worker`)."""
     ctx = context_from_settings(settings, threads=threads)
-    worker = Worker(ctx=ctx, huey=make_huey(settings), threads=threads).start()
+    worker = Worker(ctx=ctx, threads=threads).start()
     log.info("publish worker started in-process with %d threads", threads)
     return worker
 

@@ -7,6 +7,7 @@ enforce when the page is bypassed. Both read the same rules, so page and server 
 
 from __future__ import annotations
 
+from directpost.rules.caps import app_policy, cap_violations, creator_cap
 from directpost.rules.compose import (
     ComposeState,
     Disclosure,
@@ -53,7 +54,10 @@ __all__ = [
     "TextField",
     "Toggle",
     "Violation",
+    "app_policy",
+    "cap_violations",
     "compose_state",
+    "creator_cap",
     "offered_privacy_levels",
     "title_limit",
     "utf16_len",

@@ -82,3 +82,17 @@ PULL_DOWNLOAD_TIMEOUT_S: Final = 3600
 
 #: An upload_url is valid for this long after init; the whole upload must finish within it.
 UPLOAD_URL_TTL_S: Final = 3600
+
+# --- caps (CS caps, API reference; CAP-1, CAP-3, CAP-5) ------------------------------------------
+
+#: Distinct creators an unaudited app may post for in any rolling 24 h (CAP-1).
+UNAUDITED_CREATOR_CAP: Final = 5
+
+#: Posts per creator per rolling 24 h: TikTok documents "around 15" (CAP-3).
+POSTS_PER_CREATOR_PER_DAY: Final = 15
+
+#: Pending inbox shares (drafts) per creator per rolling 24 h (CAP-5).
+PENDING_SHARES_PER_DAY: Final = 5
+
+#: The rolling window every cap counts over, in hours.
+CAP_WINDOW_HOURS: Final = 24

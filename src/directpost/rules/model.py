@@ -111,13 +111,18 @@ class AppPolicy:
     `audited` is False until TikTok has audited the app (CAP-1, CAP-2). `creator_cap` is the
     number of distinct creators that may post in any rolling 24 h (5 while unaudited);
     `creators_posted_24h` counts them and `creator_posted_24h` says whether this creator is
-    already one of them (then posting again does not use up a new place).
+    already one of them (then posting again does not use up a new place). Build it with
+    `rules.caps.app_policy`, which owns the arithmetic.
     """
 
     audited: bool = False
     creator_cap: int = 5
     creators_posted_24h: int = 0
     creator_posted_24h: bool = False
+    #: This creator's posts through this app that reached TikTok in the last 24 h and did not
+    #: fail or get cancelled (CAP-3), and of those the drafts sent to the inbox (CAP-5).
+    posts_started_24h: int = 0
+    inbox_started_24h: int = 0
 
 
 @dataclass(frozen=True, slots=True)

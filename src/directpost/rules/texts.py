@@ -89,3 +89,30 @@ def declaration(*, branded_content: bool) -> Declaration:
             )
         )
     return Declaration(("By posting, you agree to TikTok's ", music, "."))
+
+
+# --- caps (CAP-1, CAP-3, CAP-5): one sentence each, for the page, the route and the job ----------
+
+
+def creator_cap_reached(creators: int) -> str:
+    """CAP-1: the app's rolling 24-hour creator cap is used up."""
+    return (
+        f"{creators} different accounts have already posted through this app in the last 24 "
+        "hours, the most TikTok allows it. Nothing has been sent; try again tomorrow."
+    )
+
+
+def daily_posts_reached(posts: int) -> str:
+    """CAP-3: this creator's daily posting cap is used up."""
+    return (
+        f"This account has already posted {posts} times through this app in the last 24 hours, "
+        "TikTok's daily limit. Nothing has been sent; try again tomorrow."
+    )
+
+
+def pending_shares_reached(shares: int) -> str:
+    """CAP-5: this creator's inbox holds the most pending drafts TikTok allows."""
+    return (
+        f"{shares} drafts were already sent to this account's TikTok inbox in the last 24 hours, "
+        "the most TikTok allows. Post or delete them in the TikTok app, then try again tomorrow."
+    )

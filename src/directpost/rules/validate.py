@@ -6,7 +6,7 @@ whether the publish button is enabled, so the page and the server never disagree
 
 from __future__ import annotations
 
-from directpost.rules import limits, texts
+from directpost.rules import caps, limits, texts
 from directpost.rules.model import AppPolicy, CreatorFacts, Draft, Violation
 
 
@@ -52,16 +52,7 @@ def validate(creator: CreatorFacts, draft: Draft, policy: AppPolicy) -> list[Vio
 
 
 def _app_limits(creator: CreatorFacts, draft: Draft, policy: AppPolicy) -> list[Violation]:
-    found: list[Violation] = []
-    if not policy.creator_posted_24h and policy.creators_posted_24h >= policy.creator_cap:
-        found.append(
-            Violation(
-                "CAP-1",
-                f"{policy.creators_posted_24h} different accounts have already posted through "
-                f"this app in the last 24 hours, the most TikTok allows it. Nothing has been "
-                f"sent. Please try again tomorrow.",
-            )
-        )
+    found = caps.cap_violations(policy, draft.mode)
     if not policy.audited and draft.mode == "direct" and not creator.account_is_private:
         found.append(Violation("CAP-2", texts.UNAUDITED_ACCOUNT_PUBLIC))
     return found

@@ -9,14 +9,12 @@ built from the public columns, never from the token columns.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, cast
 
 from sqlalchemy import CursorResult, ForeignKey, Integer, String, Text, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from directpost.store.base import Base, UTCDateTime, utcnow
 from directpost.store.crypto import TokenCipher
@@ -26,8 +24,6 @@ AccountStatus = Literal["active", "disconnected", "removed", "reconnect_needed"]
 #: Refresh the access token when it has less than this left (jobs must not start with a token
 #: that expires mid-upload).
 REFRESH_MARGIN = timedelta(minutes=10)
-#: How long one process may hold the right to refresh an account's token.
-REFRESH_LEASE = timedelta(seconds=60)
 
 
 class Person(Base):
@@ -184,8 +180,9 @@ def usable_access_token(
     margin: timedelta = REFRESH_MARGIN,
 ) -> str | None:
     """The stored access token when it is good for at least `margin` more, else None (then
-    `fresh_access_token` refreshes it under the lock). Lets a caller that already holds the
-    account row skip a read; raises like `read_tokens` for a disconnected account."""
+    `publishing.tokens.fresh_access_token` refreshes it under a lease). Lets a caller that
+    already holds the account row skip a read; raises like `read_tokens` for a disconnected
+    account."""
     if (
         account.status != "active"
         or account.access_token_enc is None
@@ -339,109 +336,46 @@ def table_names() -> list[str]:
     return [t.name for t in Base.metadata.sorted_tables]
 
 
-# --- token refresh (shared by the web app and the publish jobs) ------------------------------
+# --- token refresh: the rows `publishing.tokens.fresh_access_token` reads and writes ---------
 
 
-def _load_tokens(
-    factory: sessionmaker[Session], account_id: int, cipher: TokenCipher
-) -> StoredTokens:
-    with factory() as session:
-        account = session.get(TikTokAccount, account_id)
-        if account is None:
-            raise AccountNotConnectedError("The TikTok account no longer exists.")
-        return read_tokens(account, cipher=cipher)
+def load_tokens(session: Session, *, account_id: int, cipher: TokenCipher) -> StoredTokens:
+    """The account's decrypted tokens, read by id (`AccountNotConnectedError` when gone)."""
+    account = session.get(TikTokAccount, account_id)
+    if account is None:
+        raise AccountNotConnectedError("The TikTok account no longer exists.")
+    return read_tokens(account, cipher=cipher)
 
 
-def _forget_expired(factory: sessionmaker[Session], account_id: int) -> None:
-    with factory() as session, session.begin():
-        forget_tokens(session, account_id=account_id, status="reconnect_needed")
-
-
-def _take_refresh_lease(
-    factory: sessionmaker[Session], account_id: int, now: datetime, lease: timedelta
+def take_refresh_lease(
+    session: Session, *, account_id: int, now: datetime, lease: timedelta
 ) -> bool:
-    with factory() as session, session.begin():
-        result = session.execute(
-            update(TikTokAccount)
-            .where(
-                TikTokAccount.id == account_id,
-                (TikTokAccount.refresh_lease_until.is_(None))
-                | (TikTokAccount.refresh_lease_until < now),
-            )
-            .values(refresh_lease_until=now + lease)
+    """Take the right to refresh the account's tokens until `now + lease`; False when another
+    process holds it (one conditional UPDATE, the same on SQLite and PostgreSQL)."""
+    result = session.execute(
+        update(TikTokAccount)
+        .where(
+            TikTokAccount.id == account_id,
+            (TikTokAccount.refresh_lease_until.is_(None))
+            | (TikTokAccount.refresh_lease_until < now),
         )
-        return bool(cast("CursorResult[Any]", result).rowcount)
+        .values(refresh_lease_until=now + lease)
+    )
+    return bool(cast("CursorResult[Any]", result).rowcount)
 
 
-def _store_refreshed(
-    factory: sessionmaker[Session],
-    account_id: int,
-    grant: TokenGrant,
-    cipher: TokenCipher,
-    now: datetime,
+def release_refresh_lease(session: Session, *, account_id: int) -> None:
+    """Give the right to refresh back (the refresh is done, or failed)."""
+    session.execute(
+        update(TikTokAccount).where(TikTokAccount.id == account_id).values(refresh_lease_until=None)
+    )
+
+
+def store_refreshed_grant(
+    session: Session, *, account_id: int, grant: TokenGrant, cipher: TokenCipher, now: datetime
 ) -> None:
-    with factory() as session, session.begin():
-        account = session.get(TikTokAccount, account_id)
-        if account is None:
-            raise AccountNotConnectedError("The TikTok account was deleted during refresh.")
-        _store_grant(account, grant=grant, cipher=cipher, now=now)
-
-
-def _release_refresh_lease(factory: sessionmaker[Session], account_id: int) -> None:
-    with factory() as session, session.begin():
-        session.execute(
-            update(TikTokAccount)
-            .where(TikTokAccount.id == account_id)
-            .values(refresh_lease_until=None)
-        )
-
-
-async def fresh_access_token(
-    factory: sessionmaker[Session],
-    *,
-    account_id: int,
-    cipher: TokenCipher,
-    refresh: Callable[[str], Awaitable[TokenGrant]],
-    margin: timedelta = REFRESH_MARGIN,
-    lease: timedelta = REFRESH_LEASE,
-    clock: Callable[[], datetime] = utcnow,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    max_wait: float = 30.0,
-) -> str:
-    """A usable access token for the account, refreshing it first when it expires soon.
-
-    Refresh tokens rotate (the old one may stop working once used), so only one process may
-    refresh an account at a time: it takes a short lease on the row with an atomic UPDATE,
-    calls `refresh(refresh_token)`, stores the new pair, and releases the lease. Others wait
-    and read the stored result. Works the same on SQLite and PostgreSQL, without holding a
-    transaction open during the HTTP call; the database work runs in worker threads so the
-    event loop never waits on a lock.
-    """
-    waited = 0.0
-    while True:
-        now = clock()
-        tokens = await asyncio.to_thread(_load_tokens, factory, account_id, cipher)
-        expires = tokens.access_expires_at
-        if expires is not None and expires - now > margin:
-            return tokens.access_token
-        if tokens.refresh_expires_at is not None and tokens.refresh_expires_at <= now:
-            await asyncio.to_thread(_forget_expired, factory, account_id)
-            raise AccountNotConnectedError(
-                "The TikTok authorization has expired; sign in with that account again."
-            )
-        if await asyncio.to_thread(_take_refresh_lease, factory, account_id, now, lease):
-            break
-        if waited >= max_wait:
-            raise TimeoutError("Another process is refreshing this account's token; try again.")
-        await sleep(0.2)
-        waited += 0.2
-    try:
-        # Re-read under the lease: another process may have refreshed just before we took it.
-        tokens = await asyncio.to_thread(_load_tokens, factory, account_id, cipher)
-        if tokens.access_expires_at is not None and tokens.access_expires_at - clock() > margin:
-            return tokens.access_token
-        grant = await refresh(tokens.refresh_token)
-        await asyncio.to_thread(_store_refreshed, factory, account_id, grant, cipher, clock())
-        return grant.access_token
-    finally:
-        await asyncio.to_thread(_release_refresh_lease, factory, account_id)
+    """Keep the tokens a refresh returned (encrypted), and release the refresh lease."""
+    account = session.get(TikTokAccount, account_id)
+    if account is None:
+        raise AccountNotConnectedError("The TikTok account was deleted during refresh.")
+    _store_grant(account, grant=grant, cipher=cipher, now=now)

@@ -9,20 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc, text
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from directpost.config import Settings
-
-try:
-    import fcntl
-except ImportError:  # Windows has no fcntl: there every process leads
-    fcntl = None  # type: ignore[assignment]
 
 #: How long a SQLite writer waits for the lock before giving up, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -118,69 +113,3 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit when the block succeeds, roll back when it raises."""
     with factory() as session, session.begin():
         yield session
-
-
-class LeaderLock:
-    """Leadership among processes that share the database, for work one of them is enough
-    for (the due-post sweep: every sweep reads up to a thousand rows, and one sweeper's result
-    reaches every worker through the shared queue).
-
-    PostgreSQL: a session-level advisory lock on a connection this object keeps. SQLite (its
-    processes share one machine): an exclusive lock on a file beside the database. Either way
-    the lock goes with its holder: when the leading process dies, its connection or file closes
-    and the next `is_leader()` elsewhere takes over.
-    """
-
-    def __init__(self, engine: Engine, key: int) -> None:
-        self._engine = engine
-        self._key = key
-        self._connection: Connection | None = None
-        self._file: IO[bytes] | None = None
-
-    def is_leader(self) -> bool:
-        if self._engine.dialect.name == "postgresql":
-            return self._postgres_leads()
-        return self._file_leads()
-
-    def _postgres_leads(self) -> bool:
-        try:
-            if self._connection is not None:
-                self._connection.execute(text("SELECT 1"))  # still ours while it is alive
-                self._connection.commit()
-                return True
-            connection = self._engine.connect()
-            held = connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key})
-            connection.commit()
-            if held:
-                self._connection = connection
-            else:
-                connection.close()
-            return bool(held)
-        except Exception:
-            self.close()  # a broken connection lost the lock with it; try afresh next time
-            raise
-
-    def _file_leads(self) -> bool:
-        database = self._engine.url.database
-        if fcntl is None or not database or database == ":memory:":
-            return True  # one process only (or no way to tell): it leads
-        if self._file is not None:
-            return True
-        handle = open(f"{database}.leader-{self._key:x}", "ab")  # noqa: SIM115 - kept open
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            return False
-        self._file = handle
-        return True
-
-    def close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            with suppress(Exception):
-                connection.invalidate()
-                connection.close()
-        handle, self._file = self._file, None
-        if handle is not None:
-            handle.close()  # releases the lock

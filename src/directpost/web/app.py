@@ -1,4 +1,6 @@
-"""The FastAPI app: `create_app(settings)` wires the store, the TikTok client, security and routes.
+"""The FastAPI app: `create_app(settings)` builds the services once (`publishing.wiring`), adds
+security and routes, and keeps the services on `app.state.services` (routes get them through
+`web.deps.ServicesDep`).
 
 Other parts add their router to `_ROUTERS` (one line each).
 """
@@ -21,9 +23,9 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from directpost.config import Settings, get_settings
-from directpost.store.crypto import session_secret_from_settings, token_cipher_from_settings
-from directpost.store.db import create_engine_from_settings, create_session_factory
-from directpost.tiktok import AsyncTikTokClient, AsyncTransport
+from directpost.publishing.wiring import build_services
+from directpost.store.crypto import session_secret_from_settings
+from directpost.tiktok import AsyncTransport
 from directpost.web import i18n
 from directpost.web.deps import AccountRequiredError, SignInRequiredError, sign_in_url
 from directpost.web.i18n import _
@@ -107,27 +109,17 @@ def create_app(
     """
     settings = settings or get_settings()
     settings.require_production_secrets()
-    engine = create_engine_from_settings(settings)
-    cipher = token_cipher_from_settings(settings)
     session_secret = session_secret_from_settings(settings)
-    client: AsyncTikTokClient | None = None
-    if settings.tiktok_client_key:
-        client = AsyncTikTokClient(
-            client_key=settings.tiktok_client_key,
-            client_secret=settings.tiktok_client_secret.get_secret_value(),
-            auth_base_url=settings.tiktok_auth_base_url,
-            api_base_url=settings.tiktok_api_base_url,
-            transport=tiktok_transport,
-        )
+    # One TikTok client for every request, built like every other (no retries of its own:
+    # each request is spent from the shared budget, CAP-4); None without credentials.
+    services = build_services(settings, tiktok_transport=tiktok_transport).with_tiktok_client()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            if client is not None:
-                await client.aclose()
-            engine.dispose()
+            await services.aclose()
 
     app = FastAPI(
         title="directpost",
@@ -137,11 +129,7 @@ def create_app(
         lifespan=lifespan,
         dependencies=[Depends(require_csrf)],
     )
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.session_factory = create_session_factory(engine)
-    app.state.token_cipher = cipher
-    app.state.tiktok_client = client
+    app.state.services = services
 
     # Middleware runs outermost-last: headers wrap everything, sessions wrap the routes.
     app.add_middleware(

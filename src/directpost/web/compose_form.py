@@ -8,18 +8,11 @@ browser), and take creator facts only from a creator_info fetched for this very 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from directpost import rules
-from directpost.config import Settings
-from directpost.publishing import pipeline
-from directpost.rules import AppPolicy, CreatorFacts, Draft, MediaFacts
-from directpost.store.base import utcnow
+from directpost.rules import Draft, MediaFacts
 from directpost.store.uploads import Upload
-from directpost.tiktok import CreatorCannotPostError, CreatorInfo
 
 #: Form values a checkbox sends when it is checked.
 _TRUE = frozenset({"on", "true", "1", "yes"})
@@ -106,34 +99,3 @@ def media_facts(upload: Upload | None) -> MediaFacts:
         photo_count=len(upload.files) if kind == "photos" else 0,
         problems=tuple(upload.problems) if upload.state == "rejected" else (),
     )
-
-
-def creator_facts(info: CreatorInfo) -> CreatorFacts:
-    """The library's creator_info answer, in the policy's own terms."""
-    return CreatorFacts(
-        nickname=info.creator_nickname,
-        avatar_url=info.creator_avatar_url,
-        username=info.creator_username,
-        privacy_level_options=tuple(info.privacy_level_options),
-        comment_disabled=info.comment_disabled,
-        duet_disabled=info.duet_disabled,
-        stitch_disabled=info.stitch_disabled,
-        max_video_post_duration_sec=info.max_video_post_duration_sec,
-    )
-
-
-def blocked_creator_facts(
-    error: CreatorCannotPostError, *, nickname: str = "", avatar_url: str = ""
-) -> CreatorFacts:
-    """creator_info said the creator cannot post now (UX-1b); keep who it is for the page."""
-    return CreatorFacts(nickname=nickname, avatar_url=avatar_url, blocked_code=error.code)
-
-
-def app_policy(
-    session: Session, *, settings: Settings, open_id: str, now: datetime | None = None
-) -> AppPolicy:
-    """What the app may do for this creator now: audit status and the rolling creator cap.
-
-    The same standing the publish job checks again when it runs (CAP-1), from one function.
-    """
-    return pipeline.app_policy(session, settings, open_id=open_id, now=now or utcnow())

@@ -1,10 +1,13 @@
 """Dependencies as `Annotated` aliases, so route signatures read like prose.
 
-    async def page(person: CurrentPerson, account: CurrentAccount, db: DbSession) -> ...
+    async def page(person: CurrentPerson, account: CurrentAccount, services: ServicesDep) -> ...
 
-`CurrentPerson` / `CurrentAccount` send a signed-out visitor to the home page to sign in (or
-answer 401 to scripts); `AccessToken` is a fresh access token for the active account (refreshed
-under the store's lease when it expires soon).
+`ServicesDep` is the app's one set of services (`publishing.wiring.Services`: settings, session
+factory, cipher, the TikTok client, budgets, media store), built once by `create_app`; routes
+take what they need from it. `DbSession` is the request's database session. `CurrentPerson` /
+`CurrentAccount` send a signed-out visitor to the home page to sign in (or answer 401 to
+scripts). `access_token_for_account` is a fresh access token for an account (refreshed under a
+lease when it expires soon).
 
 Connections: the dependencies that read who is signed in end their read transaction before they
 return (`release_connection`), so the request's pooled connection goes back to the pool before
@@ -24,6 +27,8 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
 from directpost.config import Settings
+from directpost.publishing import tokens
+from directpost.publishing.wiring import Services
 from directpost.store import accounts as store_accounts
 from directpost.store.accounts import Person, TikTokAccount
 from directpost.store.base import utcnow
@@ -45,26 +50,27 @@ class AccountRequiredError(Exception):
     """The page needs a connected TikTok account; the app sends the person to /accounts."""
 
 
-def get_app_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def get_services(request: Request) -> Services:
+    """The app's services, built once by `create_app` (tests may replace them)."""
+    services: Services = request.app.state.services
+    return services
 
 
-def get_session_factory(request: Request) -> sessionmaker[Session]:
-    factory: sessionmaker[Session] = request.app.state.session_factory
-    return factory
+ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_db(request: Request) -> Iterator[Session]:
+def get_db(services: ServicesDep) -> Iterator[Session]:
     """One database session per request: committed when the route returns, else rolled back."""
-    factory = get_session_factory(request)
-    with factory() as session:
+    with services.factory() as session:
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def release_connection(db: Session) -> None:
@@ -77,21 +83,22 @@ def release_connection(db: Session) -> None:
         db.commit()
 
 
-def get_cipher(request: Request) -> TokenCipher:
-    cipher: TokenCipher = request.app.state.token_cipher
-    return cipher
+# Kept only for `routes/posts.py` until it takes `ServicesDep` (then delete these three).
+def _settings(services: ServicesDep) -> Settings:
+    return services.settings
 
 
-def get_tiktok_client(request: Request) -> AsyncTikTokClient:
-    client: AsyncTikTokClient = request.app.state.tiktok_client
-    return client
+def _session_factory(services: ServicesDep) -> sessionmaker[Session]:
+    return services.factory
 
 
-SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
-DbSession = Annotated[Session, Depends(get_db, scope="function")]
-CipherDep = Annotated[TokenCipher, Depends(get_cipher)]
-TikTokClientDep = Annotated[AsyncTikTokClient, Depends(get_tiktok_client)]
+def _cipher(services: ServicesDep) -> TokenCipher:
+    return services.cipher
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+SessionFactoryDep = Annotated[sessionmaker[Session], Depends(_session_factory)]
+CipherDep = Annotated[TokenCipher, Depends(_cipher)]
 
 
 def _next_path(request: Request) -> str:
@@ -145,52 +152,31 @@ CurrentAccount = Annotated[TikTokAccount, Depends(get_current_account)]
 
 
 async def access_token_for_account(
-    account: TikTokAccount,
-    *,
-    db: Session,
-    factory: sessionmaker[Session],
-    cipher: TokenCipher,
-    client: AsyncTikTokClient,
+    account: TikTokAccount, *, db: Session, services: Services, client: AsyncTikTokClient
 ) -> str:
     """A fresh access token for the account, taken without holding the request's connection.
 
     Usually the token comes from the row already loaded (no query, no I/O). When it expires
-    within `REFRESH_MARGIN`, the store's refresh-under-lease runs in its own short sessions;
-    the request's read transaction ends first (in a worker thread), because SQLite refuses to
-    upgrade a read that began before another connection's write, and so that no pooled
-    connection waits on TikTok. `AccountRequiredError` when the account must be reconnected.
+    within `REFRESH_MARGIN`, `publishing.tokens.fresh_access_token` refreshes it under a lease
+    in its own short sessions; the request's read transaction ends first (in a worker thread),
+    because SQLite refuses to upgrade a read that began before another connection's write, and
+    so that no pooled connection waits on TikTok. `AccountRequiredError` when the account must
+    be reconnected.
     """
     try:
-        tokens = store_accounts.read_tokens(account, cipher=cipher)
-        expires = tokens.access_expires_at
-        if expires is not None and expires - utcnow() > store_accounts.REFRESH_MARGIN:
-            return tokens.access_token  # the usual case
+        usable = store_accounts.usable_access_token(account, cipher=services.cipher, now=utcnow())
+        if usable is not None:
+            return usable  # the usual case
         if db.in_transaction():
             await run_in_threadpool(release_connection, db)
-        return await store_accounts.fresh_access_token(
-            factory,
+        return await tokens.fresh_access_token(
+            services.factory,
             account_id=account.id,
-            cipher=cipher,
+            cipher=services.cipher,
             refresh=lambda refresh_token: client.refresh_token(refresh_token=refresh_token),
         )
     except store_accounts.AccountNotConnectedError as exc:
         raise AccountRequiredError() from exc
-
-
-async def get_access_token(
-    account: CurrentAccount,
-    db: DbSession,
-    factory: SessionFactoryDep,
-    cipher: CipherDep,
-    client: TikTokClientDep,
-) -> str:
-    """A fresh access token for the active account (refreshed under a lease when needed)."""
-    return await access_token_for_account(
-        account, db=db, factory=factory, cipher=cipher, client=client
-    )
-
-
-AccessToken = Annotated[str, Depends(get_access_token)]
 
 
 def sign_in_url(next_path: str) -> str:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import secrets
@@ -23,6 +22,7 @@ from pydantic import SecretStr
 
 from directpost import logs
 from directpost.config import Settings
+from directpost.publishing.worker import start_in_process
 from directpost.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -182,31 +182,6 @@ def start_emulator_process(settings: Settings) -> tuple[subprocess.Popen[bytes],
     return process, url
 
 
-def _start_worker(settings: Settings) -> Any:
-    """F's in-process publish worker, when it exists (posts queue but wait otherwise)."""
-    try:
-        worker = importlib.import_module("directpost.publishing.worker")
-    except ImportError:
-        worker = None
-    start = getattr(worker, "start_in_process", None)
-    if start is None:
-        log.warning(
-            "The publish worker is not available (directpost.publishing.worker.start_in_process "
-            "is missing): posts will be queued but not published."
-        )
-        return None
-    log.info("Publish worker started in this process.")
-    return start(settings)
-
-
-def _stop_worker(handle: Any) -> None:
-    for name in ("stop", "close", "shutdown"):
-        method = getattr(handle, name, None)
-        if callable(method):
-            method()
-            return
-
-
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -236,7 +211,7 @@ def run(settings: Settings) -> None:
                 }
             )
         migrate(settings)
-        worker = _start_worker(settings)
+        worker = start_in_process(settings)
         public = settings.public_base_url.rstrip("/")
         lines = [
             "",
@@ -260,8 +235,7 @@ def run(settings: Settings) -> None:
         try:
             serve_in_foreground(create_app(settings), settings.host, settings.port)
         finally:
-            if worker is not None:
-                _stop_worker(worker)
+            worker.stop()
     finally:
         if emulator is not None:
             emulator.terminate()

@@ -34,7 +34,7 @@ class SiteView:
 
 
 def _page_context(request: Request) -> dict[str, Any]:
-    settings = request.app.state.settings
+    settings = request.app.state.services.settings
     return {
         "csrf_token": lambda: csrf_token(request),
         "current_person": getattr(request.state, "person_view", None),

@@ -17,19 +17,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from directpost.media.storage import MediaStore
+from directpost.publishing import tokens
+from directpost.publishing.wiring import Services
 from directpost.store import accounts as store
 from directpost.store import posts as post_store
 from directpost.store import uploads as upload_store
 from directpost.store.accounts import TikTokAccount
-from directpost.tiktok import APIError, AsyncTikTokClient, OAuthError, TikTokError
-from directpost.web.deps import (
-    CipherDep,
-    CurrentPerson,
-    DbSession,
-    SessionFactoryDep,
-)
+from directpost.tiktok import APIError, OAuthError, TikTokError
+from directpost.web.deps import CurrentPerson, DbSession, ServicesDep
 from directpost.web.i18n import _
-from directpost.web.routes.uploads import get_media_store
 from directpost.web.templating import SESSION_ACCOUNT_KEY, render
 
 log = logging.getLogger(__name__)
@@ -61,25 +57,20 @@ class RevokeUnreachableError(Exception):
     """TikTok could not be reached to revoke a token; nothing was deleted."""
 
 
-async def revoke_at_tiktok(
-    *,
-    client: AsyncTikTokClient | None,
-    factory: Any,
-    cipher: Any,
-    account: TikTokAccount,
-) -> None:
+async def revoke_at_tiktok(services: Services, account: TikTokAccount) -> None:
     """Withdraw this app's access at TikTok for the account (DG-5).
 
     A token TikTok no longer accepts counts as revoked; an unreachable TikTok raises
     `RevokeUnreachableError` so the caller keeps the tokens and the person can retry.
     """
+    client = services.tiktok_client
     if client is None or not account.is_connected:
         return
     try:
-        access_token = await store.fresh_access_token(
-            factory,
+        access_token = await tokens.fresh_access_token(
+            services.factory,
             account_id=account.id,
-            cipher=cipher,
+            cipher=services.cipher,
             refresh=lambda refresh_token: client.refresh_token(refresh_token=refresh_token),
         )
         # https://developers.tiktok.com/doc/oauth-user-access-token-management (revoke)
@@ -137,8 +128,7 @@ async def disconnect(
     account_id: int,
     person: CurrentPerson,
     db: DbSession,
-    factory: SessionFactoryDep,
-    cipher: CipherDep,
+    services: ServicesDep,
 ) -> Response:
     """Revoke the account's authorization at TikTok, then delete its tokens here (DG-5)."""
     account = store.get_account(db, person_id=person.id, account_id=account_id)
@@ -146,9 +136,7 @@ async def disconnect(
         raise HTTPException(status_code=404, detail=_("There is no such account."))
     await run_in_threadpool(db.commit)  # end the read: the refresh writes through its own session
     try:
-        await revoke_at_tiktok(
-            client=request.app.state.tiktok_client, factory=factory, cipher=cipher, account=account
-        )
+        await revoke_at_tiktok(services, account)
     except RevokeUnreachableError:
         return _accounts_page(
             request,
@@ -213,8 +201,7 @@ async def delete_everything(
     request: Request,
     person: CurrentPerson,
     db: DbSession,
-    factory: SessionFactoryDep,
-    cipher: CipherDep,
+    services: ServicesDep,
     confirm: str = Form(""),
 ) -> Response:
     """Revoke every linked account at TikTok, then delete all of the person's data (DG-5)."""
@@ -238,12 +225,7 @@ async def delete_everything(
     unreachable = False
     for account in accounts:
         try:
-            await revoke_at_tiktok(
-                client=request.app.state.tiktok_client,
-                factory=factory,
-                cipher=cipher,
-                account=account,
-            )
+            await revoke_at_tiktok(services, account)
         except RevokeUnreachableError:
             unreachable = True
     if unreachable:
@@ -262,7 +244,7 @@ async def delete_everything(
             },
             status_code=502,
         )
-    media_store = get_media_store(request, request.app.state.settings)
+    media_store = services.media_store
 
     def delete_rows() -> list[str]:
         keys = upload_store.storage_keys_for_person(db, person_id=person.id)

@@ -18,7 +18,7 @@ from directpost.config import Settings
 from directpost.store.accounts import AccountLinkedElsewhereError, Profile, record_sign_in
 from directpost.tiktok import APIError as TikTokAPIError
 from directpost.tiktok import OAuthError, TikTokError
-from directpost.web.deps import CipherDep, DbSession, OptionalPerson, SettingsDep
+from directpost.web.deps import DbSession, OptionalPerson, ServicesDep
 from directpost.web.i18n import _
 from directpost.web.security import rotate_csrf_token
 from directpost.web.templating import SESSION_ACCOUNT_KEY, SESSION_PERSON_KEY, render
@@ -64,26 +64,30 @@ def _sign_in_error(
     )
 
 
+def _not_connected(request: Request) -> HTMLResponse:
+    return _sign_in_error(
+        request,
+        _(
+            "This site is not connected to TikTok yet: the operator has to set "
+            "DIRECTPOST_TIKTOK_CLIENT_KEY, or start it with `directpost run` to use the "
+            "local emulator."
+        ),
+        status=503,
+    )
+
+
 @router.get("/auth/tiktok/start")
 def start(
     request: Request,
-    settings: SettingsDep,
+    services: ServicesDep,
     person: OptionalPerson,
     next: str = "",
     link: bool = False,
 ) -> Response:
     """Send the browser to TikTok's consent page with a fresh one-time `state`."""
-    client = request.app.state.tiktok_client
+    client = services.tiktok_client
     if client is None:
-        return _sign_in_error(
-            request,
-            _(
-                "This site is not connected to TikTok yet: the operator has to set "
-                "DIRECTPOST_TIKTOK_CLIENT_KEY, or start it with `directpost run` to use the "
-                "local emulator."
-            ),
-            status=503,
-        )
+        return _not_connected(request)
     state = secrets.token_urlsafe(32)
     request.session[OAUTH_SESSION_KEY] = {
         "state": state,
@@ -91,6 +95,7 @@ def start(
         "next": safe_next_path(next),
         "link": bool(link and person is not None),
     }
+    settings = services.settings
     scopes = [s.strip() for s in settings.tiktok_scopes.split(",") if s.strip()]
     url = client.authorize_url(redirect_uri=redirect_uri(settings), scopes=scopes, state=state)
     return RedirectResponse(url, status_code=303)
@@ -99,9 +104,8 @@ def start(
 @router.get("/auth/tiktok/callback")
 async def callback(
     request: Request,
-    settings: SettingsDep,
+    services: ServicesDep,
     db: DbSession,
-    cipher: CipherDep,
     person: OptionalPerson,
     code: str = "",
     state: str = "",
@@ -146,10 +150,12 @@ async def callback(
     if not code:
         return _sign_in_error(request, _("TikTok did not send a sign-in code. Start again."))
 
-    client = request.app.state.tiktok_client
+    client = services.tiktok_client
+    if client is None:
+        return _not_connected(request)
     try:
         # https://developers.tiktok.com/doc/oauth-user-access-token-management
-        token = await client.exchange_code(code=code, redirect_uri=redirect_uri(settings))
+        token = await client.exchange_code(code=code, redirect_uri=redirect_uri(services.settings))
     except OAuthError as exc:
         log.warning("Token exchange refused by TikTok: %s (log_id %s)", exc.error, exc.log_id)
         if exc.error == "invalid_grant":
@@ -192,7 +198,7 @@ async def callback(
             db,
             grant=token,
             profile=Profile(display_name=info.display_name or "", avatar_url=info.avatar_url or ""),
-            cipher=cipher,
+            cipher=services.cipher,
             signed_in_person_id=person.id if linking and person is not None else None,
         )
     except AccountLinkedElsewhereError as exc:

@@ -20,16 +20,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import escape
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from directpost import rules
 from directpost.config import Settings
-from directpost.publishing.budgets import Budgets, budgets_from_settings
+from directpost.publishing.budgets import Budgets
+from directpost.publishing.drafts import blocked_creator_facts, creator_facts
+from directpost.publishing.policy import posting_policy
+from directpost.publishing.wiring import Services
 from directpost.rules import CreatorFacts
 from directpost.store import uploads as upload_store
 from directpost.store.accounts import Person, TikTokAccount
-from directpost.store.crypto import TokenCipher
+from directpost.store.base import utcnow
 from directpost.store.uploads import Upload, UploadNotFoundError
 from directpost.tiktok import (
     APIError,
@@ -40,12 +43,10 @@ from directpost.tiktok import (
 )
 from directpost.web import compose_form
 from directpost.web.deps import (
-    CipherDep,
     CurrentAccount,
     CurrentPerson,
     DbSession,
-    SessionFactoryDep,
-    SettingsDep,
+    ServicesDep,
     access_token_for_account,
 )
 from directpost.web.i18n import _
@@ -67,16 +68,14 @@ class CreatorInfoUnavailableError(Exception):
 
 
 async def fetch_creator_facts(
-    client: AsyncTikTokClient | None, *, access_token: str, account: TikTokAccount
+    client: AsyncTikTokClient, *, access_token: str, account: TikTokAccount
 ) -> CreatorFacts:
     """creator_info for this creator, asked of TikTok now (UX-1: never from a cache)."""
-    if client is None:
-        raise CreatorInfoUnavailableError(_("This app has no TikTok connection configured."))
     try:
         # https://developers.tiktok.com/doc/content-posting-api-reference-query-creator-info
         info = await client.creator_info(access_token=access_token)
     except CreatorCannotPostError as exc:
-        return compose_form.blocked_creator_facts(
+        return blocked_creator_facts(
             exc, nickname=account.display_name, avatar_url=account.avatar_url
         )
     except RateLimitedError as exc:
@@ -97,44 +96,16 @@ async def fetch_creator_facts(
         raise CreatorInfoUnavailableError(
             _("TikTok could not be reached. Nothing was sent. Reload the page to try again.")
         ) from exc
-    return compose_form.creator_facts(info)
-
-
-async def access_token_for(
-    request: Request,
-    account: TikTokAccount,
-    db: Session,
-    factory: SessionFactoryDep,
-    cipher: CipherDep,
-) -> str:
-    """A fresh access token for the account (see `deps.access_token_for_account`)."""
-    client: AsyncTikTokClient | None = request.app.state.tiktok_client
-    if client is None:
-        raise CreatorInfoUnavailableError(_("This app has no TikTok connection configured."))
-    return await access_token_for_account(
-        account, db=db, factory=factory, cipher=cipher, client=client
-    )
+    return creator_facts(info)
 
 
 #: Longest a page render waits for creator_info budget before saying "reload in a minute".
 MAX_BUDGET_WAIT_S = 3.0
 
 
-def shared_budgets(request: Request, settings: Settings, factory: sessionmaker[Session]) -> Budgets:
-    """The app's per-token request budgets (CAP-4), the same instance the publish route uses."""
-    budgets: Budgets | None = getattr(request.app.state, "publish_budgets", None)
-    if budgets is None:
-        budgets = budgets_from_settings(settings, factory)
-        request.app.state.publish_budgets = budgets
-    return budgets
-
-
-async def spend_creator_info_budget(
-    request: Request, settings: Settings, factory: sessionmaker[Session], account: TikTokAccount
-) -> None:
+async def spend_creator_info_budget(budgets: Budgets, account: TikTokAccount) -> None:
     """Count this render's creator_info call against the creator's 20 a minute (CAP-4), shared
     with publish jobs, so the page never makes TikTok answer 429 and never starves a job."""
-    budgets = shared_budgets(request, settings, factory)
     waited = 0.0
     while (wait := await run_in_threadpool(budgets.try_spend, account.open_id, "creator_info")) > 0:
         if waited + wait > MAX_BUDGET_WAIT_S:
@@ -148,20 +119,28 @@ async def spend_creator_info_budget(
         waited += wait
 
 
-async def creator_info_now(
-    request: Request,
-    account: TikTokAccount,
-    db: Session,
-    factory: sessionmaker[Session],
-    cipher: TokenCipher,
-    settings: Settings,
+async def fetch_creator_info(
+    services: Services, account: TikTokAccount, db: Session
 ) -> CreatorFacts:
-    """creator_info asked of TikTok for this render: token, shared budget (CAP-4), call (UX-1)."""
-    access_token = await access_token_for(request, account, db, factory, cipher)
-    await spend_creator_info_budget(request, settings, factory, account)
-    return await fetch_creator_facts(
-        request.app.state.tiktok_client, access_token=access_token, account=account
-    )
+    """creator_info asked of TikTok now: token, shared budget (CAP-4), one call (UX-1).
+
+    The app's client sends the request once: a 429 or 5xx is shown to the person ("reload in
+    a minute"), never resent outside the budget.
+    """
+    client = services.tiktok_client
+    if client is None:
+        raise CreatorInfoUnavailableError(_("This app has no TikTok connection configured."))
+    access_token = await access_token_for_account(account, db=db, services=services, client=client)
+    await spend_creator_info_budget(services.budgets, account)
+    return await fetch_creator_facts(client, access_token=access_token, account=account)
+
+
+async def creator_info_now(
+    request: Request, account: TikTokAccount, db: Session, *_unused: object
+) -> CreatorFacts:
+    """`fetch_creator_info` with the app's services; kept only for `routes/posts.py` until it
+    calls `fetch_creator_info(services, account, db)` itself (then delete this)."""
+    return await fetch_creator_info(request.app.state.services, account, db)
 
 
 def _upload_and_policy(
@@ -170,7 +149,7 @@ def _upload_and_policy(
     """The database side of a render, run in a worker thread (never block the event loop)."""
     chosen = _load_upload(db, person_id=person_id, upload_id=upload_id)
     media = compose_form.media_facts(chosen)  # loads the files for the template too
-    policy = compose_form.app_policy(db, settings=settings, open_id=open_id)
+    policy = posting_policy(db, settings, open_id=open_id, now=utcnow())
     db.commit()
     return chosen, media, policy
 
@@ -210,15 +189,11 @@ class ComposeRequest:
     person: Person
     account: TikTokAccount
     db: Session
-    factory: sessionmaker[Session]
-    cipher: TokenCipher
-    settings: Settings
+    services: Services
 
     async def creator_info_now(self) -> CreatorFacts:
         """creator_info asked of TikTok now, and kept for this account's control updates."""
-        creator = await creator_info_now(
-            self.request, self.account, self.db, self.factory, self.cipher, self.settings
-        )
+        creator = await fetch_creator_info(self.services, self.account, self.db)
         _remember(self.request, self.account, creator)
         return creator
 
@@ -235,7 +210,7 @@ class ComposeRequest:
                 self.db,
                 person_id=self.person.id,
                 upload_id=upload_id,
-                settings=self.settings,
+                settings=self.services.settings,
                 open_id=self.account.open_id,
             )
         )
@@ -249,11 +224,9 @@ async def _compose_request(
     person: CurrentPerson,
     account: CurrentAccount,
     db: DbSession,
-    factory: SessionFactoryDep,
-    cipher: CipherDep,
-    settings: SettingsDep,
+    services: ServicesDep,
 ) -> ComposeRequest:
-    return ComposeRequest(request, person, account, db, factory, cipher, settings)
+    return ComposeRequest(request, person, account, db, services)
 
 
 ComposeRequestDep = Annotated[ComposeRequest, Depends(_compose_request)]

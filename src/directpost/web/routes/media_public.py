@@ -21,11 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from directpost.media.serving import serve_media
-from directpost.media.urls import is_well_formed_token
-from directpost.publishing.pipeline import media_filename
+from directpost.media.urls import attempt_media_filename, is_well_formed_token
 from directpost.store import posts as store
-from directpost.web.deps import SessionFactoryDep, SettingsDep
-from directpost.web.routes.uploads import get_media_store
+from directpost.web.deps import ServicesDep
 
 router = APIRouter(tags=["media"])
 
@@ -66,19 +64,18 @@ async def _wait_for_answer(
 
 @router.api_route("/m/{token}/{filename}", methods=["GET", "HEAD"], response_model=None)
 async def attempt_media(
-    request: Request, token: str, filename: str, factory: SessionFactoryDep, settings: SettingsDep
+    request: Request, token: str, filename: str, services: ServicesDep
 ) -> Response:
     if not is_well_formed_token(token):
         return PlainTextResponse(_NOT_FOUND, status_code=404)
-    grant = await _wait_for_answer(request, factory, token)
+    grant = await _wait_for_answer(request, services.factory, token)
     if grant is None:
         return PlainTextResponse(_NOT_FOUND, status_code=404)
     for index, item in enumerate(grant.media):
-        if media_filename(index, item) == filename:
-            media_store = get_media_store(request, settings)
+        if attempt_media_filename(index, str(item.get("filename", ""))) == filename:
             return await serve_media(
                 request,
-                media_store,
+                services.media_store,
                 str(item["key"]),
                 filename=str(item.get("filename") or filename),
                 content_type=str(item.get("content_type") or "") or None,

@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from directpost.config import Settings
 from directpost.store import posts as post_store
 from directpost.store.base import utcnow
-from directpost.web.deps import DbSession, SettingsDep, release_connection
+from directpost.web.deps import DbSession, ServicesDep, release_connection
 from directpost.web.i18n import _
 from directpost.web.security import require_csrf
 from directpost.web.templating import render
@@ -157,8 +157,11 @@ def infrastructure(settings: Settings) -> list[Setting]:
         Setting(_("Database"), database_kind(settings), ""),
         Setting(
             _("Job queue"),
-            "Redis" if settings.queue_url else "SQLite",
-            "" if settings.queue_url else _("A file in the data folder; workers run in the app."),
+            database_kind(settings),
+            _(
+                "The database is the queue: each worker claims the due posts it can run now, "
+                "and no post is claimed by two. There is no other queue to run."
+            ),
         ),
         Setting(
             _("Rate budgets"),
@@ -182,7 +185,8 @@ def _fmt_seconds(value: float | None) -> str:
 
 
 @router.get("/operator", response_model=None)
-async def operator_page(request: Request, settings: SettingsDep, db: DbSession) -> Response:
+async def operator_page(request: Request, services: ServicesDep, db: DbSession) -> Response:
+    settings = services.settings
     token = _enabled_token(settings)
     if not _is_operator(request, token):
         await run_in_threadpool(release_connection, db)
@@ -217,8 +221,8 @@ def _state_labels() -> dict[str, str]:
 
 
 @router.post("/operator/sign-in", response_model=None)
-def operator_sign_in(request: Request, settings: SettingsDep, token: str = Form("")) -> Response:
-    expected = _enabled_token(settings)
+def operator_sign_in(request: Request, services: ServicesDep, token: str = Form("")) -> Response:
+    expected = _enabled_token(services.settings)
     if not token or not _same(token.strip(), expected):
         return render(
             request,
@@ -231,7 +235,7 @@ def operator_sign_in(request: Request, settings: SettingsDep, token: str = Form(
 
 
 @router.post("/operator/sign-out", response_model=None)
-def operator_sign_out(request: Request, settings: SettingsDep) -> Response:
-    _enabled_token(settings)
+def operator_sign_out(request: Request, services: ServicesDep) -> Response:
+    _enabled_token(services.settings)
     request.session.pop(OPERATOR_SESSION_KEY, None)
     return RedirectResponse("/", status_code=303)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from directpost.config import Settings
-from directpost.publishing import outcomes, service
+from directpost.publishing import lifecycle, outcomes, service
 from directpost.publishing.drafts import draft_from_choices
 from directpost.rules.model import CreatorFacts, MediaFacts, Violation
 from directpost.store import posts as store
@@ -102,11 +102,11 @@ def post_view(post: store.Post) -> PostView:
             )
         except (KeyError, ValueError):
             scheduled_local = post.scheduled_at.strftime("%Y-%m-%d %H:%M UTC")
-    cancellable = post.state in store.EDITABLE_STATES or (
-        post.state in (store.PUBLISHING, store.PROCESSING)
-        and not post.cancel_requested
-        and any(a.source == "PULL_FROM_URL" for a in post.attempts)
-        and post.tiktok_status in ("", "PROCESSING_DOWNLOAD")
+    route = lifecycle.cancel_route(
+        post.state,
+        pulled=any(a.source == "PULL_FROM_URL" for a in post.attempts),
+        tiktok_status=post.tiktok_status,
+        cancel_requested=post.cancel_requested,
     )
     return PostView(
         id=post.id,
@@ -114,7 +114,7 @@ def post_view(post: store.Post) -> PostView:
         mode=post.mode,
         state=post.state,
         state_label=_(outcomes.STATE_LABELS.get(post.state, post.state)),
-        final=post.state in store.FINAL_STATES and post.state != store.SCHEDULED,
+        final=lifecycle.is_final(post.state),
         title=str(choices.get("title", "")),
         privacy_level=str(choices.get("privacy_level") or ""),
         reason=_(post.reason_text) if post.reason_text else "",
@@ -123,9 +123,9 @@ def post_view(post: store.Post) -> PostView:
         links=[post_link(post.open_id, username, str(i)) for i in post.post_ids],
         scheduled_local=scheduled_local,
         time_zone=post.time_zone,
-        editable=post.state in (store.SCHEDULED, store.QUEUED),
-        cancellable=cancellable,
-        needs_confirmation=post.state in (store.NEEDS_CONFIRMATION, store.TRY_LATER),
+        editable=lifecycle.can_reschedule(post.state),
+        cancellable=route is not None,
+        needs_confirmation=lifecycle.can_retry(post.state),
         created_at=post.created_at.strftime("%Y-%m-%d %H:%M UTC"),
     )
 
@@ -248,20 +248,12 @@ async def publish(
     except service.PublishRefused as refused:
         await run_in_threadpool(db.rollback)
         return _refused(request, refused.violations)
-    _nudge_worker(request, post.id)
     if _wants_json(request):
         return JSONResponse(
             {"id": post.id, "url": f"/posts/{post.id}", **post_view(post).as_json()},
             status_code=201,
         )
     return RedirectResponse(f"/posts/{post.id}?published=1", status_code=303)
-
-
-def _nudge_worker(request: Request, post_id: int) -> None:
-    """Tell an in-process worker to look now (its sweeper would find the post anyway)."""
-    worker = getattr(request.app.state, "publish_worker", None)
-    if worker is not None:
-        worker.sweep_once()
 
 
 @router.get("/posts", response_model=None)
@@ -398,7 +390,6 @@ async def confirm(
         return _refused(
             request, [Violation("edit", str(exc))], status=409, back=f"/posts/{post_id}"
         )
-    _nudge_worker(request, post.id)
     if _wants_json(request):
         return JSONResponse(post_view(post).as_json())
     return RedirectResponse(f"/posts/{post_id}?published=1", status_code=303)

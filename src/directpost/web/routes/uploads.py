@@ -28,17 +28,12 @@ from starlette.concurrency import run_in_threadpool
 
 from directpost.media import checks
 from directpost.media.serving import serve_media
-from directpost.media.storage import (
-    MediaStore,
-    MediaStoreError,
-    OffsetMismatchError,
-    media_store_from_settings,
-)
+from directpost.media.storage import MediaStore, MediaStoreError, OffsetMismatchError
 from directpost.rules import limits
 from directpost.store import uploads as upload_store
 from directpost.store.accounts import Person
 from directpost.store.uploads import NewFile, Upload, UploadFile, UploadNotFoundError
-from directpost.web.deps import CurrentPerson, DbSession, SettingsDep
+from directpost.web.deps import CurrentPerson, DbSession, ServicesDep
 from directpost.web.i18n import _
 from directpost.web.security import require_csrf
 
@@ -50,18 +45,6 @@ MAX_CHUNK_BYTES = 64 * 1024 * 1024
 _PREVIEW_TYPES = frozenset(limits.VIDEO_MIME_TYPES.values()) | frozenset(
     limits.PHOTO_MIME_TYPES.values()
 )
-
-
-def get_media_store(request: Request, settings: SettingsDep) -> MediaStore:
-    """The app's media store (built once from settings when the app did not provide one)."""
-    store: MediaStore | None = getattr(request.app.state, "media_store", None)
-    if store is None:
-        store = media_store_from_settings(settings)
-        request.app.state.media_store = store
-    return store
-
-
-MediaStoreDep = Annotated[MediaStore, Depends(get_media_store)]
 
 
 class AnnouncedFile(BaseModel):
@@ -157,9 +140,10 @@ def create_upload(
     person: CurrentPerson,
     request: Request,
     db: DbSession,
-    store: MediaStoreDep,
+    services: ServicesDep,
 ) -> JSONResponse:
     """Announce an upload's files; the answer gives each file's id to send bytes to."""
+    store = services.media_store
     problems = _announce_problems(body)
     if problems:
         return _problem(422, " ".join(problems), problems=problems)
@@ -177,9 +161,10 @@ def create_upload(
 
 @router.get("/{upload_id}")
 def upload_status(
-    upload_id: str, person: CurrentPerson, db: DbSession, store: MediaStoreDep
+    upload_id: str, person: CurrentPerson, db: DbSession, services: ServicesDep
 ) -> JSONResponse:
     """How much of each file has arrived and what the checks found (resume from here)."""
+    store = services.media_store
     upload = _own_upload(db, person, upload_id)
     if isinstance(upload, JSONResponse):
         return upload
@@ -193,10 +178,11 @@ async def put_chunk(
     request: Request,
     person: CurrentPerson,
     db: DbSession,
-    store: MediaStoreDep,
+    services: ServicesDep,
     offset: Annotated[int, Query(ge=0)],
 ) -> JSONResponse:
     """Write one chunk at `offset`; it must continue exactly where the stored bytes end."""
+    store = services.media_store
     upload_file = _own_file(db, person, upload_id, file_id)
     if isinstance(upload_file, JSONResponse):
         return upload_file
@@ -275,9 +261,10 @@ def finish(upload: Upload, store: MediaStore) -> None:
 
 @router.post("/{upload_id}/finish")
 async def finish_upload(
-    upload_id: str, person: CurrentPerson, db: DbSession, store: MediaStoreDep
+    upload_id: str, person: CurrentPerson, db: DbSession, services: ServicesDep
 ) -> JSONResponse:
     """Check the complete files; answers the upload with state "ready" or "rejected"."""
+    store = services.media_store
     upload = _own_upload(db, person, upload_id)
     if isinstance(upload, JSONResponse):
         return upload
@@ -300,9 +287,10 @@ async def finish_upload(
 
 @router.delete("/{upload_id}", status_code=204)
 def delete_upload(
-    upload_id: str, person: CurrentPerson, db: DbSession, store: MediaStoreDep
+    upload_id: str, person: CurrentPerson, db: DbSession, services: ServicesDep
 ) -> Response:
     """Remove an upload and its bytes."""
+    store = services.media_store
     upload = _own_upload(db, person, upload_id)
     if isinstance(upload, JSONResponse):
         return upload
@@ -320,9 +308,10 @@ async def upload_file_bytes(
     request: Request,
     person: CurrentPerson,
     db: DbSession,
-    store: MediaStoreDep,
+    services: ServicesDep,
 ) -> Response:
     """The file exactly as uploaded, for the preview player and carousel (UX-5a, UX-5b)."""
+    store = services.media_store
     upload_file = _own_file(db, person, upload_id, file_id)
     if isinstance(upload_file, JSONResponse):
         return upload_file

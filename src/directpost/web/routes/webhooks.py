@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect
 
 from directpost.publishing import webhooks
 from directpost.tiktok import SIGNATURE_HEADER
-from directpost.web.deps import SessionFactoryDep, SettingsDep
+from directpost.web.deps import ServicesDep
 
 log = logging.getLogger(__name__)
 
@@ -29,15 +29,14 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 @router.post("/webhooks/tiktok", response_model=None)
-async def tiktok_webhook(
-    request: Request, settings: SettingsDep, factory: SessionFactoryDep
-) -> Response:
+async def tiktok_webhook(request: Request, services: ServicesDep) -> Response:
     try:
         body = await request.body()
     except ClientDisconnect:  # the sender gave up; it will deliver again
         return Response(status_code=400)
     if len(body) > MAX_BODY_BYTES:
         return JSONResponse({"detail": "The body is too large to be a TikTok event."}, 413)
+    settings = services.settings
     try:
         event = webhooks.verify_delivery(
             body,
@@ -51,7 +50,7 @@ async def tiktok_webhook(
         return JSONResponse({"detail": "The signature does not verify."}, status_code=400)
 
     def apply() -> webhooks.WebhookResult:
-        with factory() as session, session.begin():
+        with services.factory() as session, session.begin():
             return webhooks.apply_webhook(session, body=body, event=event)
 
     result = await run_in_threadpool(apply)

@@ -1,0 +1,106 @@
+"""The durable state of publishing: posts with their consent records, publish attempts and
+their media URLs, webhook de-duplication, caps counts, and the database as the job queue.
+
+One module per thing held (`models`, `records`, `attempts`, `queue`, `caps`, `webhook_events`,
+`data_rights`, `figures`); this package names what the other parts use, so they read
+`store.get_post(...)`, `store.claim_due_posts(...)`. No function here talks to TikTok, and no
+function moves a post between states except through the statements guarded by
+`publishing.states.TRANSITIONS` (`publishing.lifecycle` moves loaded posts).
+"""
+
+from __future__ import annotations
+
+from directpost.store.posts.attempts import (
+    MediaGrant,
+    PostToStart,
+    attempt_states,
+    cancel_requested,
+    confirm_attempt,
+    insert_attempt,
+    mark_publishing,
+    mark_unanswered_ambiguous,
+    media_for_token,
+    new_attempt,
+    post_to_start,
+    revoke_attempt_url,
+    start_tracking,
+)
+from directpost.store.posts.caps import CapStanding, cap_standing
+from directpost.store.posts.data_rights import delete_posts_of_person, export_posts
+from directpost.store.posts.figures import OperatorFigures, operator_figures
+from directpost.store.posts.models import (
+    Post,
+    PostConsent,
+    PublishAttempt,
+    PublishLease,
+    RateBudgetHit,
+    WebhookEvent,
+)
+from directpost.store.posts.queue import (
+    claim_due_posts,
+    end_run,
+    lease_holder,
+    release_lease,
+    renew_lease,
+    renew_post_claim,
+    try_claim_post,
+    try_take_lease,
+)
+from directpost.store.posts.records import (
+    PostProgress,
+    create_post,
+    due_post_ids,
+    get_post,
+    list_posts,
+    post_by_publish_id,
+    post_progress,
+    unfinished_posts_for_account,
+    unfinished_posts_for_open_id,
+)
+from directpost.store.posts.webhook_events import record_webhook_event
+
+__all__ = [
+    "CapStanding",
+    "MediaGrant",
+    "OperatorFigures",
+    "Post",
+    "PostConsent",
+    "PostProgress",
+    "PostToStart",
+    "PublishAttempt",
+    "PublishLease",
+    "RateBudgetHit",
+    "WebhookEvent",
+    "attempt_states",
+    "cancel_requested",
+    "cap_standing",
+    "claim_due_posts",
+    "confirm_attempt",
+    "create_post",
+    "delete_posts_of_person",
+    "due_post_ids",
+    "end_run",
+    "export_posts",
+    "get_post",
+    "insert_attempt",
+    "lease_holder",
+    "list_posts",
+    "mark_publishing",
+    "mark_unanswered_ambiguous",
+    "media_for_token",
+    "new_attempt",
+    "operator_figures",
+    "post_by_publish_id",
+    "post_progress",
+    "post_to_start",
+    "record_webhook_event",
+    "release_lease",
+    "renew_lease",
+    "renew_post_claim",
+    "revoke_attempt_url",
+    "start_tracking",
+    "try_claim_post",
+    "try_take_lease",
+    "unfinished_posts_for_account",
+    "unfinished_posts_for_open_id",
+]

@@ -1,0 +1,252 @@
+"""The database as the job queue: due posts claimed for a worker, one job per post (claims), one
+publish at a time per creator (leases).
+
+Claims, leases and enqueued marks are plain Core statements built once with named parameters
+(see `models`): they change rows no caller holds loaded.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    case,
+    delete,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, aliased
+
+from directpost.publishing.states import (
+    DUE_STATES,
+    WAITING_STATES,
+)
+from directpost.store.base import UTCDateTime, utcnow
+from directpost.store.posts.models import LEASES, POSTS, Post, PublishLease, dialect, param
+
+_CLAIM_POST = (
+    update(POSTS)
+    .where(
+        POSTS.c.id == param("post_id"),
+        (POSTS.c.claimed_until.is_(None))
+        | (POSTS.c.claimed_until <= param("now"))
+        | (POSTS.c.claimed_by == param("holder")),
+    )
+    .values(claimed_by=param("holder"), claimed_until=param("until"))
+)
+
+
+def try_claim_post(
+    session: Session, *, post_id: int, holder: str, ttl: timedelta, now: datetime | None = None
+) -> bool:
+    """Claim the post for one job (or renew our claim); False when another live job has it."""
+    now = now or utcnow()
+    result = session.execute(
+        _CLAIM_POST, {"post_id": post_id, "holder": holder, "now": now, "until": now + ttl}
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+_RENEW_CLAIM = (
+    update(POSTS)
+    .where(POSTS.c.id == param("post_id"), POSTS.c.claimed_by == param("holder"))
+    .values(claimed_until=param("until"))
+)
+
+
+def renew_post_claim(
+    session: Session, *, post_id: int, holder: str, ttl: timedelta, now: datetime
+) -> None:
+    """Extend a claim the holder still has (never re-take one its run has already ended)."""
+    session.execute(_RENEW_CLAIM, {"post_id": post_id, "holder": holder, "until": now + ttl})
+
+
+_MINE = POSTS.c.claimed_by == param("holder")
+_END_RUN = (
+    update(POSTS)
+    .where(POSTS.c.id == param("post_id"))
+    .values(
+        claimed_by=case((_MINE, None), else_=POSTS.c.claimed_by),
+        claimed_until=case((_MINE, None), else_=POSTS.c.claimed_until),
+        enqueued_until=None,
+    )
+)
+
+
+def end_run(session: Session, *, post_id: int, holder: str) -> None:
+    """A job's run on the post is over: drop its claim (if still its own) and the enqueued
+    mark, so the sweeper may hand the post to a job again once it is due."""
+    session.execute(_END_RUN, {"post_id": post_id, "holder": holder})
+
+
+def _take_lease_statement(insert: Any) -> Any:
+    statement = insert(LEASES).values(
+        account_id=param("account_id"),
+        holder=param("holder"),
+        post_id=param("post_id"),
+        expires_at=param("until"),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[LEASES.c.account_id],
+        set_={
+            "holder": statement.excluded.holder,
+            "post_id": statement.excluded.post_id,
+            "expires_at": statement.excluded.expires_at,
+        },
+        where=(LEASES.c.expires_at <= param("now")) | (LEASES.c.holder == param("holder")),
+    ).returning(LEASES.c.account_id)
+
+
+#: PostgreSQL and SQLite both have INSERT ... ON CONFLICT DO UPDATE ... WHERE, each its own
+#: construct in SQLAlchemy.
+_TAKE_LEASE = {
+    "postgresql": _take_lease_statement(pg_insert),
+    "sqlite": _take_lease_statement(sqlite_insert),
+}
+
+
+def try_take_lease(
+    session: Session,
+    *,
+    account_id: int,
+    post_id: int,
+    holder: str,
+    ttl: timedelta,
+    now: datetime | None = None,
+) -> bool:
+    """Take (or renew) the account's lease for `post_id`; False if another live post holds it.
+
+    One statement: a new lease is inserted; an existing one is taken over only when it has
+    expired or is already ours; otherwise nothing changes and no row comes back.
+    """
+    now = now or utcnow()
+    taken = session.execute(
+        _TAKE_LEASE[dialect(session)],
+        {
+            "account_id": account_id,
+            "holder": holder,
+            "post_id": post_id,
+            "until": now + ttl,
+            "now": now,
+        },
+    )
+    return taken.first() is not None
+
+
+#: (An UPDATE's parameters may not be named after a column of its table: SQLAlchemy keeps
+#: those names for the SET clause.)
+_RENEW_LEASE = (
+    update(LEASES).where(LEASES.c.holder == param("lease_holder")).values(expires_at=param("until"))
+)
+
+
+def renew_lease(session: Session, *, holder: str, ttl: timedelta, now: datetime) -> None:
+    session.execute(_RENEW_LEASE, {"lease_holder": holder, "until": now + ttl})
+
+
+def _due_posts_statement(*, one_account: bool) -> Any:
+    """The sweep's query (see `claim_due_posts`), with parameters `now`, `rows` and, for
+    `one_account`, `account_id`."""
+    now = param("now", type_=UTCDateTime())
+    other_post = aliased(Post, name="sibling")
+    busy = (
+        select(PublishLease.account_id)
+        .where(PublishLease.expires_at > now)
+        .where(PublishLease.account_id == Post.account_id)
+        .where(PublishLease.post_id != Post.id)
+        .exists()
+    )
+    sibling_starting = (
+        select(other_post.id)
+        .where(other_post.account_id == Post.account_id)
+        .where(other_post.id != Post.id)
+        .where(other_post.state.in_(WAITING_STATES))
+        .where(other_post.enqueued_until > now)
+        .exists()
+    )
+    query = (
+        select(Post.id, Post.account_id, Post.state)
+        .where(
+            Post.state.in_(DUE_STATES),
+            Post.due_at <= now,
+            (Post.enqueued_until.is_(None)) | (Post.enqueued_until <= now),
+            (Post.claimed_until.is_(None)) | (Post.claimed_until <= now),
+            ~(Post.state.in_(WAITING_STATES) & (busy | sibling_starting)),
+        )
+        .order_by(Post.due_at, Post.id)
+        .limit(param("rows"))
+    )
+    return query.where(Post.account_id == param("account_id")) if one_account else query
+
+
+_DUE_POSTS = _due_posts_statement(one_account=False)
+_DUE_POSTS_OF_ACCOUNT = _due_posts_statement(one_account=True)
+_MARK_ENQUEUED = (
+    update(POSTS)
+    .where(
+        POSTS.c.id.in_(param("ids", expanding=True)),
+        (POSTS.c.enqueued_until.is_(None)) | (POSTS.c.enqueued_until <= param("now")),
+    )
+    .values(enqueued_until=param("until"))
+    .returning(POSTS.c.id)
+)
+
+
+def claim_due_posts(
+    session: Session,
+    *,
+    now: datetime,
+    grace: timedelta,
+    limit: int = 200,
+    account_id: int | None = None,
+) -> list[int]:
+    """Due posts no queue holds a job for; marks them as enqueued for `grace`.
+
+    One publish at a time per creator: a post that has not started yet is skipped while
+    another post of the same account holds the account's lease or is itself on its way to a
+    worker to start (enqueued by this or another sweeper), and at most one such post per
+    account is taken per sweep. Otherwise the second would only find the lease taken and
+    wait for a later sweep. `account_id`: only that account's posts (a worker handing on to
+    the creator's next post as a start ends).
+    """
+    params: dict[str, Any] = {"now": now, "rows": limit * 5}
+    statement = _DUE_POSTS
+    if account_id is not None:
+        statement, params["account_id"] = _DUE_POSTS_OF_ACCOUNT, account_id
+    starting: set[int] = set()
+    chosen: list[int] = []
+    for post_id, account, state in session.execute(statement, params).all():
+        if state in WAITING_STATES:
+            if account in starting:
+                continue
+            starting.add(account)
+        chosen.append(post_id)
+        if len(chosen) >= limit:
+            break
+    if not chosen:
+        return []
+    # One statement marks them all; another sweeper may have taken some in between.
+    marked = session.execute(_MARK_ENQUEUED, {"ids": chosen, "now": now, "until": now + grace})
+    taken = set(marked.scalars().all())
+    return [post_id for post_id in chosen if post_id in taken]
+
+
+_RELEASE_LEASE = delete(LEASES).where(
+    LEASES.c.account_id == param("account_id"), LEASES.c.post_id == param("post_id")
+)
+
+
+def release_lease(session: Session, *, account_id: int, post_id: int) -> None:
+    session.execute(_RELEASE_LEASE, {"account_id": account_id, "post_id": post_id})
+
+
+def lease_holder(session: Session, *, account_id: int, now: datetime | None = None) -> int | None:
+    """The post currently holding the account's live lease, if any."""
+    now = now or utcnow()
+    lease = session.get(PublishLease, account_id)
+    if lease is None or lease.expires_at <= now:
+        return None
+    return lease.post_id
