@@ -24,15 +24,13 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from directpost.config import Settings
 from directpost.publishing import tokens
 from directpost.publishing.wiring import Services
 from directpost.store import accounts as store_accounts
 from directpost.store.accounts import Person, TikTokAccount
 from directpost.store.base import utcnow
-from directpost.store.crypto import TokenCipher
 from directpost.tiktok import AsyncTikTokClient
 from directpost.web.templating import SESSION_ACCOUNT_KEY, SESSION_PERSON_KEY
 from directpost.web.views import PersonView
@@ -81,24 +79,6 @@ def release_connection(db: Session) -> None:
     """
     if db.in_transaction():
         db.commit()
-
-
-# Kept only for `routes/posts.py` until it takes `ServicesDep` (then delete these three).
-def _settings(services: ServicesDep) -> Settings:
-    return services.settings
-
-
-def _session_factory(services: ServicesDep) -> sessionmaker[Session]:
-    return services.factory
-
-
-def _cipher(services: ServicesDep) -> TokenCipher:
-    return services.cipher
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
-SessionFactoryDep = Annotated[sessionmaker[Session], Depends(_session_factory)]
-CipherDep = Annotated[TokenCipher, Depends(_cipher)]
 
 
 def _next_path(request: Request) -> str:

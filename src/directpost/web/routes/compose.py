@@ -135,14 +135,6 @@ async def fetch_creator_info(
     return await fetch_creator_facts(client, access_token=access_token, account=account)
 
 
-async def creator_info_now(
-    request: Request, account: TikTokAccount, db: Session, *_unused: object
-) -> CreatorFacts:
-    """`fetch_creator_info` with the app's services; kept only for `routes/posts.py` until it
-    calls `fetch_creator_info(services, account, db)` itself (then delete this)."""
-    return await fetch_creator_info(request.app.state.services, account, db)
-
-
 def _upload_and_policy(
     db: Session, *, person_id: int, upload_id: str, settings: Settings, open_id: str
 ) -> tuple[Upload | None, rules.MediaFacts, rules.AppPolicy]:

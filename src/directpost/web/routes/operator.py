@@ -26,6 +26,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.engine import make_url
 
 from directpost.config import Settings
+from directpost.rules import creator_cap
 from directpost.store import posts as post_store
 from directpost.store.base import utcnow
 from directpost.web.deps import DbSession, ServicesDep, release_connection
@@ -141,7 +142,7 @@ def audit_setting(settings: Settings) -> Setting:
             "Until TikTok audits this app, every post is private (SELF_ONLY) and at most %(cap)d "
             "different accounts may post through it in 24 hours."
         )
-        % {"cap": min(5, settings.creator_cap_per_day)},
+        % {"cap": creator_cap(audited=False, configured=settings.creator_cap_per_day)},
     )
 
 

@@ -13,29 +13,26 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from directpost.config import Settings
 from directpost.publishing import lifecycle, outcomes, service
 from directpost.publishing.drafts import draft_from_choices
+from directpost.publishing.wiring import Services
 from directpost.rules.model import CreatorFacts, MediaFacts, Violation
 from directpost.store import posts as store
 from directpost.store import uploads as upload_store
 from directpost.store.accounts import TikTokAccount
-from directpost.store.crypto import TokenCipher
 from directpost.web import compose_form
 from directpost.web.deps import (
-    CipherDep,
     CurrentAccount,
     CurrentPerson,
     DbSession,
-    SessionFactoryDep,
-    SettingsDep,
+    ServicesDep,
     release_connection,
 )
 from directpost.web.i18n import _
-from directpost.web.routes.compose import CreatorInfoUnavailableError, creator_info_now
+from directpost.web.routes.compose import CreatorInfoUnavailableError, fetch_creator_info
 from directpost.web.security import require_csrf
 from directpost.web.templating import render
 
@@ -155,12 +152,7 @@ def _refused(
 
 
 async def _creator_facts(
-    request: Request,
-    account: TikTokAccount,
-    db: Session,
-    factory: sessionmaker[Session],
-    cipher: TokenCipher,
-    settings: Settings,
+    services: Services, account: TikTokAccount, db: Session
 ) -> CreatorFacts | Violation:
     """creator_info now (never cached), through compose's budgeted helper (CAP-4, UX-1).
 
@@ -169,7 +161,7 @@ async def _creator_facts(
     """
     await run_in_threadpool(release_connection, db)
     try:
-        return await creator_info_now(request, account, db, factory, cipher, settings)
+        return await fetch_creator_info(services, account, db)
     except CreatorInfoUnavailableError as exc:
         ref = f" (TikTok reference {exc.log_id})" if exc.log_id else ""
         return Violation("UX-1", f"{exc}{ref}")
@@ -197,9 +189,7 @@ async def publish(
     person: CurrentPerson,
     account: CurrentAccount,
     db: DbSession,
-    settings: SettingsDep,
-    factory: SessionFactoryDep,
-    cipher: CipherDep,
+    services: ServicesDep,
 ) -> Response:
     """The creator pressed publish: validate on the server, record consent, queue (UX-5c)."""
     form = await request.form()
@@ -217,7 +207,7 @@ async def publish(
         )
     upload, media, manifest = loaded
     draft = compose_form.parse_draft(form, media=media)
-    facts = await _creator_facts(request, account, db, factory, cipher, settings)
+    facts = await _creator_facts(services, account, db)
     if isinstance(facts, Violation):
         return _refused(request, [facts], status=503)
     try:
@@ -239,7 +229,7 @@ async def publish(
     )
 
     def store_post() -> store.Post:
-        post = service.submit_post(db, settings=settings, submission=submission)
+        post = service.submit_post(db, settings=services.settings, submission=submission)
         db.commit()
         return post
 
@@ -341,9 +331,7 @@ async def confirm(
     person: CurrentPerson,
     account: CurrentAccount,
     db: DbSession,
-    settings: SettingsDep,
-    factory: SessionFactoryDep,
-    cipher: CipherDep,
+    services: ServicesDep,
 ) -> Response:
     """Confirm a post again after its settings changed (or after "try later"): the choices in
     the form are validated against creator_info fetched now, and a new consent is recorded."""
@@ -364,14 +352,14 @@ async def confirm(
         )
     form = await request.form()
     draft = compose_form.parse_draft(form, media=stored.media)
-    facts = await _creator_facts(request, account, db, factory, cipher, settings)
+    facts = await _creator_facts(services, account, db)
     if isinstance(facts, Violation):
         return _refused(request, [facts], status=503, back=f"/posts/{post_id}")
 
     def store_confirmation() -> store.Post:
         post = service.reconfirm_post(
             db,
-            settings=settings,
+            settings=services.settings,
             person_id=person.id,
             post_id=post_id,
             creator=facts,
