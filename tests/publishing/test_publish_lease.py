@@ -86,10 +86,12 @@ def test_released_lease_is_free_for_the_next_post(factory: sessionmaker[Session]
     now = utcnow()
     assert _take(factory, account_id, 1, at=now)
     with factory() as session, session.begin():
-        store.release_lease(session, account_id=account_id, post_id=2)  # not its lease: kept
+        store.release_lease(
+            session, account_id=account_id, post_id=2, now=now
+        )  # not its lease: kept
     assert not _take(factory, account_id, 2, at=now)
     with factory() as session, session.begin():
-        store.release_lease(session, account_id=account_id, post_id=1)
+        store.release_lease(session, account_id=account_id, post_id=1, now=now)
     assert _take(factory, account_id, 2, at=now)
 
 

@@ -60,10 +60,6 @@ class PublishContext:
     timing: Timing = field(default_factory=Timing)
     clock: Callable[[], datetime] = utcnow
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    #: Called with the account's id when a run that was starting one of its posts has let go
-    #: of the creator's lease: the worker hands the creator's next due post to a job at once
-    #: rather than at the next sweep (one publish at a time per creator makes starts a chain).
-    handoff: Callable[[int], None] | None = None
 
 
 class Reschedule(Exception):

@@ -59,9 +59,6 @@ async def advance(ctx: PublishContext, post_id: int) -> str | None:
             after = run.ended_in_state
         else:
             after = _end_run(ctx, post_id, run)
-    starting = progress.state in states.STARTING_STATES
-    if starting and after != states.PUBLISHING and ctx.handoff is not None:
-        ctx.handoff(progress.account_id)
     return after
 
 
@@ -75,7 +72,9 @@ def _end_run(ctx: PublishContext, post_id: int, run: RunEnded) -> str | None:
         # The creator's lease outlives the run only while the post waits, mid-start, for the
         # init budget (state publishing).
         if progress.state != states.PUBLISHING:
-            store.release_lease(session, account_id=progress.account_id, post_id=post_id)
+            store.release_lease(
+                session, account_id=progress.account_id, post_id=post_id, now=ctx.clock()
+            )
         return progress.state
 
 
@@ -146,4 +145,4 @@ def _finish(ctx: PublishContext, post_id: int, done: Finish) -> None:
 def _end(session: Session, post: store.Post, done: Finish, now: datetime) -> None:
     """The post reached an outcome: moved (its media URLs revoked), the creator's lease free."""
     lifecycle.end_with(post, done.outcome, now=now, code=done.code, log_id=done.log_id)
-    store.release_lease(session, account_id=post.account_id, post_id=post.id)
+    store.release_lease(session, account_id=post.account_id, post_id=post.id, now=now)

@@ -94,6 +94,36 @@ class Submission:
     time_zone: str
 
 
+def _require_valid(
+    session: Session,
+    settings: Settings,
+    open_id: str,
+    creator: CreatorFacts,
+    draft: Draft,
+    now: datetime,
+) -> None:
+    """`rules.validate` with the caps' counts (one query); `PublishRefused` names what breaks."""
+    problems = validate(creator, draft, posting_policy(session, settings, open_id=open_id, now=now))
+    if problems:
+        raise PublishRefused(problems)
+
+
+def _consent_words(draft: Draft) -> tuple[str, str]:
+    """The declaration and the label prompt the creator saw for this draft (UX-5c)."""
+    declaration = texts.declaration(
+        branded_content=draft.disclose_commercial and draft.branded_content
+    ).text
+    label = ""
+    if draft.disclose_commercial:
+        label = (
+            texts.label_prompt(
+                draft.media.kind, your_brand=draft.your_brand, branded_content=draft.branded_content
+            )
+            or ""
+        )
+    return declaration, label
+
+
 def submit_post(
     session: Session, *, settings: Settings, submission: Submission, now: datetime | None = None
 ) -> store.Post:
@@ -103,20 +133,9 @@ def submit_post(
     """
     now = now or utcnow()
     draft = submission.draft
-    # One query for the caps' counts; the rules decide every cap with everything else.
-    policy = posting_policy(session, settings, open_id=submission.open_id, now=now)
-    problems = validate(submission.creator, draft, policy)
-    if problems:
-        raise PublishRefused(problems)
+    _require_valid(session, settings, submission.open_id, submission.creator, draft, now)
     kind = "photos" if draft.media.kind == "photos" else "video"
-    choices = draft_to_choices(draft)
-    label = (
-        texts.label_prompt(
-            draft.media.kind, your_brand=draft.your_brand, branded_content=draft.branded_content
-        )
-        if draft.disclose_commercial
-        else None
-    )
+    declaration, label = _consent_words(draft)
     state, due_at = lifecycle.first_state(submission.scheduled_at, now)
     return store.create_post(
         session,
@@ -125,7 +144,7 @@ def submit_post(
         open_id=submission.open_id,
         kind=kind,
         mode=draft.mode,
-        choices=choices,
+        choices=draft_to_choices(draft),
         media=submission.media,
         upload_id=submission.upload_id,
         scheduled_at=submission.scheduled_at,
@@ -133,10 +152,8 @@ def submit_post(
         state=state,
         due_at=due_at,
         creator_info=creator_facts_to_json(submission.creator),
-        declaration=texts.declaration(
-            branded_content=draft.disclose_commercial and draft.branded_content
-        ).text,
-        label=label or "",
+        declaration=declaration,
+        label=label,
         now=now,
     )
 
@@ -215,10 +232,7 @@ def reconfirm_post(
         raise LookupError("no such post")
     if not lifecycle.can_edit(post.state):
         raise PostNotEditable("This post has already gone to TikTok; it can no longer be changed.")
-    policy = posting_policy(session, settings, open_id=post.open_id, now=now)
-    problems = validate(creator, draft, policy)
-    if problems:
-        raise PublishRefused(problems)
+    _require_valid(session, settings, post.open_id, creator, draft, now)
     choices = draft_to_choices(draft)
     post.choices = choices
     post.mode = draft.mode
@@ -232,21 +246,7 @@ def reconfirm_post(
     if consent is not None:
         consent.creator_info = creator_facts_to_json(creator)
         consent.choices = choices
-        consent.declaration = texts.declaration(
-            branded_content=draft.disclose_commercial and draft.branded_content
-        ).text
-        consent.label = (
-            (
-                texts.label_prompt(
-                    draft.media.kind,
-                    your_brand=draft.your_brand,
-                    branded_content=draft.branded_content,
-                )
-                or ""
-            )
-            if draft.disclose_commercial
-            else ""
-        )
+        consent.declaration, consent.label = _consent_words(draft)
         consent.consented_at = now
     state, due_at = lifecycle.first_state(post.scheduled_at, now)
     lifecycle.move(post, state, now=now, due_at=due_at)

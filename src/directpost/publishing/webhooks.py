@@ -89,7 +89,7 @@ def _apply_publish_event(
         return
     lifecycle.apply_answer(post, answer, now=now)
     if lifecycle.is_final(post.state):
-        store.release_lease(session, account_id=post.account_id, post_id=post.id)
+        store.release_lease(session, account_id=post.account_id, post_id=post.id, now=now)
 
 
 def authorization_removed(session: Session, *, open_id: str, now: datetime) -> int:

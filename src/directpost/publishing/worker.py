@@ -7,7 +7,8 @@ runner threads for (`store.claim_due_posts`: one conditional `UPDATE … RETURNI
 enqueued for a while, so no other process takes it) and hands them to its runner threads
 through an in-process queue. A runner runs `pipeline.advance`, which claims the post itself, so
 even a post handed out twice is worked on by one job at a time. A creator's next post is
-claimed at once by the runner whose start let it go (`Worker.handoff`).
+claimed as soon as a runner is free again, in its turn: the claim takes turns between creators
+(one creator's posts one after another would hold back every other creator's first post).
 
 A process killed with claimed posts it never started leaves them marked: they come back once
 the mark runs out (`enqueue_grace`). A graceful stop (SIGTERM) claims nothing more, lets the
@@ -38,7 +39,6 @@ from directpost.config import Settings
 from directpost.publishing import pipeline
 from directpost.publishing.wiring import Services, build_services
 from directpost.store import posts as store
-from directpost.store import queue_marks
 from directpost.tiktok import AsyncTikTokClient, AsyncTransport
 
 log = logging.getLogger(__name__)
@@ -189,14 +189,7 @@ class Worker:
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.ctx = replace(self.ctx, handoff=self.handoff)
         self._loops = _ThreadLoops(self.ctx)
-
-    def handoff(self, account_id: int) -> None:
-        """Claim the account's next due post and run it here (its lease was just let go),
-        instead of waiting for a dispatch; a stopping worker leaves it to the others."""
-        if not self.stop_event.is_set():
-            self._claim(limit=1, account_id=account_id)
 
     def dispatch_once(self) -> int:
         """Claim as many due posts as this process has runner threads free for (minus the
@@ -210,15 +203,11 @@ class Worker:
         with self._jobs.mutex:
             return [post_id for post_id in self._jobs.queue if post_id is not None]
 
-    def _claim(self, *, limit: int, account_id: int | None = None) -> int:
+    def _claim(self, *, limit: int) -> int:
         """Claim due posts (`store.claim_due_posts`) and queue them for the runner threads."""
         with self.ctx.factory() as session, session.begin():
             due = store.claim_due_posts(
-                session,
-                now=self.ctx.clock(),
-                grace=self.enqueue_grace,
-                limit=limit,
-                account_id=account_id,
+                session, now=self.ctx.clock(), grace=self.enqueue_grace, limit=limit
             )
         with self._lock:
             self._outstanding += len(due)
@@ -308,7 +297,7 @@ class Worker:
             return
         try:
             with self.ctx.factory() as session, session.begin():
-                queue_marks.clear_enqueued(session, post_ids=post_ids)
+                store.clear_enqueued(session, post_ids=post_ids)
         except Exception:  # their marks run out after `enqueue_grace` anyway
             log.exception("handing back %d claimed posts failed", len(post_ids))
 

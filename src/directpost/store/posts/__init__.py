@@ -38,6 +38,7 @@ from directpost.store.posts.models import (
 )
 from directpost.store.posts.queue import (
     claim_due_posts,
+    clear_enqueued,
     end_run,
     lease_holder,
     release_lease,
@@ -75,6 +76,7 @@ __all__ = [
     "cancel_requested",
     "cap_standing",
     "claim_due_posts",
+    "clear_enqueued",
     "confirm_attempt",
     "create_post",
     "delete_posts_of_person",

@@ -135,18 +135,17 @@ def confirm_attempt(
     return bool(changed.rowcount)  # type: ignore[attr-defined]
 
 
-_START_TRACKING = (
-    update(POSTS)
-    .where(POSTS.c.id == param("post_id"), POSTS.c.state.in_(sources(PROCESSING)))
-    .values(
-        state=PROCESSING,
-        reason_code="",
-        reason_text="",
-        due_at=param("next_look"),
-        tries=0,
-        updated_at=param("now"),
+def _move(target: str, **values: Any) -> Any:
+    """A guarded move of one post (`post_id`) to `target` at `now`: a post in a state that
+    `TRANSITIONS` does not allow to move there changes no row."""
+    return (
+        update(POSTS)
+        .where(POSTS.c.id == param("post_id"), POSTS.c.state.in_(sources(target)))
+        .values(state=target, reason_code="", reason_text="", updated_at=param("now"), **values)
     )
-)
+
+
+_START_TRACKING = _move(PROCESSING, due_at=param("next_look"), tries=0)
 
 
 def start_tracking(
@@ -155,7 +154,7 @@ def start_tracking(
     """The publish is with TikTok: the post is processing (looked at again at `next_look`),
     and the creator's lease is free for the next post."""
     session.execute(_START_TRACKING, {"post_id": post_id, "next_look": next_look, "now": now})
-    release_lease(session, account_id=account_id, post_id=post_id)
+    release_lease(session, account_id=account_id, post_id=post_id, now=now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,16 +230,8 @@ def mark_unanswered_ambiguous(session: Session, *, post_id: int, now: datetime) 
     session.execute(_MARK_UNANSWERED_AMBIGUOUS, {"for_post": post_id, "now": now})
 
 
-_MARK_PUBLISHING = (
-    update(POSTS)
-    .where(POSTS.c.id == param("post_id"), POSTS.c.state.in_(sources(PUBLISHING)))
-    .values(
-        state=PUBLISHING,
-        reason_code="",
-        reason_text="",
-        updated_at=param("now"),
-        started_at=func.coalesce(POSTS.c.started_at, param("now", type_=UTCDateTime())),
-    )
+_MARK_PUBLISHING = _move(
+    PUBLISHING, started_at=func.coalesce(POSTS.c.started_at, param("now", type_=UTCDateTime()))
 )
 
 

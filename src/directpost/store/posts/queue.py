@@ -10,12 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    case,
-    delete,
-    select,
-    update,
-)
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -78,7 +73,7 @@ _END_RUN = (
 
 def end_run(session: Session, *, post_id: int, holder: str) -> None:
     """A job's run on the post is over: drop its claim (if still its own) and the enqueued
-    mark, so the sweeper may hand the post to a job again once it is due."""
+    mark, so a claim may hand the post to a job again once it is due."""
     session.execute(_END_RUN, {"post_id": post_id, "holder": holder})
 
 
@@ -147,9 +142,8 @@ def renew_lease(session: Session, *, holder: str, ttl: timedelta, now: datetime)
     session.execute(_RENEW_LEASE, {"lease_holder": holder, "until": now + ttl})
 
 
-def _due_posts_statement(*, one_account: bool) -> Any:
-    """The sweep's query (see `claim_due_posts`), with parameters `now`, `rows` and, for
-    `one_account`, `account_id`."""
+def _due_posts_statement() -> Any:
+    """The claim's query (see `claim_due_posts`), with parameters `now` and `rows`."""
     now = param("now", type_=UTCDateTime())
     other_post = aliased(Post, name="sibling")
     busy = (
@@ -167,8 +161,21 @@ def _due_posts_statement(*, one_account: bool) -> Any:
         .where(other_post.enqueued_until > now)
         .exists()
     )
-    query = (
-        select(Post.id, Post.account_id, Post.state)
+    # Each creator's own posts in order (1 = its next), over the due posts only.
+    # When the creator's last start let go of its lease (none yet: NULL).
+    last_turn = (
+        select(LEASES.c.expires_at)
+        .where(LEASES.c.account_id == POSTS.c.account_id)
+        .correlate(POSTS)
+        .scalar_subquery()
+    )
+    place = (
+        func.row_number()
+        .over(partition_by=Post.account_id, order_by=(Post.due_at, Post.id))
+        .label("place")
+    )
+    return (
+        select(Post.id, Post.account_id, Post.state, place)
         .where(
             Post.state.in_(DUE_STATES),
             Post.due_at <= now,
@@ -176,14 +183,16 @@ def _due_posts_statement(*, one_account: bool) -> Any:
             (Post.claimed_until.is_(None)) | (Post.claimed_until <= now),
             ~(Post.state.in_(WAITING_STATES) & (busy | sibling_starting)),
         )
-        .order_by(Post.due_at, Post.id)
+        # Fair turns: creators that never started come first, then the one whose last start
+        # let go of its lease longest ago; within that, each creator's next post before its
+        # later ones. (A creator's posts one after the other would hold back every other
+        # creator's first init, and with it the end of TikTok's per-minute window.)
+        .order_by(last_turn.asc().nulls_first(), place, Post.due_at, Post.id)
         .limit(param("rows"))
     )
-    return query.where(Post.account_id == param("account_id")) if one_account else query
 
 
-_DUE_POSTS = _due_posts_statement(one_account=False)
-_DUE_POSTS_OF_ACCOUNT = _due_posts_statement(one_account=True)
+_DUE_POSTS = _due_posts_statement()
 _MARK_ENQUEUED = (
     update(POSTS)
     .where(
@@ -196,29 +205,21 @@ _MARK_ENQUEUED = (
 
 
 def claim_due_posts(
-    session: Session,
-    *,
-    now: datetime,
-    grace: timedelta,
-    limit: int = 200,
-    account_id: int | None = None,
+    session: Session, *, now: datetime, grace: timedelta, limit: int = 200
 ) -> list[int]:
-    """Due posts no queue holds a job for; marks them as enqueued for `grace`.
+    """Due posts no worker holds; marks them as enqueued for `grace` and returns them.
 
     One publish at a time per creator: a post that has not started yet is skipped while
     another post of the same account holds the account's lease or is itself on its way to a
-    worker to start (enqueued by this or another sweeper), and at most one such post per
-    account is taken per sweep. Otherwise the second would only find the lease taken and
-    wait for a later sweep. `account_id`: only that account's posts (a worker handing on to
-    the creator's next post as a start ends).
+    worker to start (claimed by this or another process), and at most one such post per
+    account is taken per claim. Otherwise the second would only find the lease taken and
+    wait a retry period. Creators take turns (see the query's order).
     """
-    params: dict[str, Any] = {"now": now, "rows": limit * 5}
-    statement = _DUE_POSTS
-    if account_id is not None:
-        statement, params["account_id"] = _DUE_POSTS_OF_ACCOUNT, account_id
     starting: set[int] = set()
     chosen: list[int] = []
-    for post_id, account, state in session.execute(statement, params).all():
+    for post_id, account, state, _place in session.execute(
+        _DUE_POSTS, {"now": now, "rows": limit * 5}
+    ).all():
         if state in WAITING_STATES:
             if account in starting:
                 continue
@@ -228,19 +229,41 @@ def claim_due_posts(
             break
     if not chosen:
         return []
-    # One statement marks them all; another sweeper may have taken some in between.
+    # One statement marks them all; another process may have taken some in between.
     marked = session.execute(_MARK_ENQUEUED, {"ids": chosen, "now": now, "until": now + grace})
     taken = set(marked.scalars().all())
     return [post_id for post_id in chosen if post_id in taken]
 
 
-_RELEASE_LEASE = delete(LEASES).where(
-    LEASES.c.account_id == param("account_id"), LEASES.c.post_id == param("post_id")
+_CLEAR_ENQUEUED = (
+    update(POSTS).where(POSTS.c.id.in_(param("ids", expanding=True))).values(enqueued_until=None)
 )
 
 
-def release_lease(session: Session, *, account_id: int, post_id: int) -> None:
-    session.execute(_RELEASE_LEASE, {"account_id": account_id, "post_id": post_id})
+def clear_enqueued(session: Session, *, post_ids: list[int]) -> None:
+    """Give claimed posts back at once (a stopping worker will not run them), instead of
+    leaving them to wait until their enqueued mark runs out."""
+    if post_ids:
+        session.execute(_CLEAR_ENQUEUED, {"ids": post_ids})
+
+
+#: A released lease is kept, expired at the moment of release: the time a creator's last start
+#: let go is what gives creators fair turns in `claim_due_posts`.
+_RELEASE_LEASE = (
+    update(LEASES)
+    .where(LEASES.c.account_id == param("for_account"), LEASES.c.post_id == param("for_post"))
+    .values(expires_at=param("released_at"))
+)
+
+
+def release_lease(
+    session: Session, *, account_id: int, post_id: int, now: datetime | None = None
+) -> None:
+    """Let go of the account's lease if `post_id` holds it (another post's lease is kept)."""
+    session.execute(
+        _RELEASE_LEASE,
+        {"for_account": account_id, "for_post": post_id, "released_at": now or utcnow()},
+    )
 
 
 def lease_holder(session: Session, *, account_id: int, now: datetime | None = None) -> int | None:
