@@ -162,9 +162,15 @@ def _due_posts_statement() -> Any:
         .exists()
     )
     # Each creator's own posts in order (1 = its next), over the due posts only.
-    # When the creator's last start let go of its lease (none yet: NULL).
+    # When the creator's last start let go of its lease; NULL when it has not started yet, or
+    # when this very post holds the lease (a start waiting for its budget: its creator's turn).
     last_turn = (
-        select(LEASES.c.expires_at)
+        select(
+            case(
+                ((LEASES.c.post_id == POSTS.c.id) & (LEASES.c.expires_at > now), None),
+                else_=LEASES.c.expires_at,
+            )
+        )
         .where(LEASES.c.account_id == POSTS.c.account_id)
         .correlate(POSTS)
         .scalar_subquery()
@@ -183,8 +189,8 @@ def _due_posts_statement() -> Any:
             (Post.claimed_until.is_(None)) | (Post.claimed_until <= now),
             ~(Post.state.in_(WAITING_STATES) & (busy | sibling_starting)),
         )
-        # Fair turns: creators that never started come first, then the one whose last start
-        # let go of its lease longest ago; within that, each creator's next post before its
+        # Fair turns: starts under way and creators that never started come first, then the
+        # creator whose last start let go of its lease longest ago; within that, each creator's next post before its
         # later ones. (A creator's posts one after the other would hold back every other
         # creator's first init, and with it the end of TikTok's per-minute window.)
         .order_by(last_turn.asc().nulls_first(), place, Post.due_at, Post.id)
