@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import dataclasses
 import hashlib
 from pathlib import Path
@@ -72,16 +73,31 @@ def sha256_of(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
+#: Verdicts by (content digest, media type, max duration): the same bytes always get the same
+#: verdict, and probing a video with PyAV was a third of the emulator's CPU when a test bench
+#: posted one file a thousand times. Bounded; the oldest verdict goes first.
+_VERDICTS: dict[tuple[str, str, int], tuple[str | None, dict[str, Any] | None]] = {}
+_VERDICTS_KEPT = 256
+
+
 async def judge(backend: Backend, publish: Publish) -> None:
     """Probe the publish's media in a worker thread and let the backend plan what follows."""
     creator = backend.creators.get(publish.open_id)
     max_duration = creator.max_video_post_duration_sec if creator else MAX_API_DURATION_S
     paths = list(publish.media_paths)
-    if publish.media_type == "VIDEO":
-        reason, found = await anyio.to_thread.run_sync(judge_video, paths[0], max_duration)
-    else:
-        reason, found = await anyio.to_thread.run_sync(judge_photos, paths)
-    backend.media_processed(publish, reason, found)
+    key = (publish.sha256, publish.media_type, max_duration) if publish.sha256 else None
+    verdict = _VERDICTS.get(key) if key else None
+    if verdict is None:
+        if publish.media_type == "VIDEO":
+            verdict = await anyio.to_thread.run_sync(judge_video, paths[0], max_duration)
+        else:
+            verdict = await anyio.to_thread.run_sync(judge_photos, paths)
+        if key:
+            if len(_VERDICTS) >= _VERDICTS_KEPT:
+                del _VERDICTS[next(iter(_VERDICTS))]
+            _VERDICTS[key] = verdict
+    reason, found = verdict
+    backend.media_processed(publish, reason, copy.deepcopy(found))
 
 
 async def pull(backend: Backend, publish: Publish) -> None:

@@ -107,23 +107,65 @@ def api_retry(ctx: PublishContext, post_id: int, exc: Exception) -> Reschedule:
     return Reschedule(retry_delay(ctx, post_tries=tries), count_try=True)
 
 
-async def spend(ctx: PublishContext, open_id: str, family: str) -> Ticket | None:
-    """Wait for this creator's budget (CAP-4); long waits give the worker back. The ticket is
-    settled (`settle`) once the request's answer is back."""
+@dataclass
+class Reservation:
+    """One request's place in the creator's budget (CAP-4), until its answer is back and it is
+    settled (`settle`): at most once, in whichever transaction comes first after the answer."""
+
+    ticket: Ticket | None
+    settled: bool = False
+
+
+def reserve_now(
+    ctx: PublishContext, session: Session, open_id: str, family: str
+) -> Reservation | None:
+    """A request's budget taken inside the caller's transaction if it is free now, else None
+    (the caller then waits for it with `spend`). A database budget joins that transaction
+    instead of costing one of its own."""
+    wait, ticket = ctx.budgets.try_reserve(open_id, family, within=session)
+    return Reservation(ticket) if wait <= 0 else None
+
+
+async def spend(ctx: PublishContext, open_id: str, family: str) -> Reservation:
+    """Wait for this creator's budget (CAP-4); long waits give the worker back. The
+    reservation is settled (`settle`) once the request's answer is back."""
     waited = 0.0
     while True:
         # Called in this thread, like the database: a job owns its worker thread's loop, and
         # a hop to another thread per call cost more than the call (one Redis round trip).
         wait, ticket = ctx.budgets.try_reserve(open_id, family)
         if wait <= 0:
-            return ticket
+            return Reservation(ticket)
         if waited + wait > ctx.timing.inline_wait_s:
             raise Reschedule(wait)
         await ctx.sleep(wait)
         waited += wait
 
 
-def settle(ctx: PublishContext, ticket: Ticket | None) -> None:
-    """Count the request from when its answer came back (see `Budgets.settle`)."""
-    if ticket is not None:
-        ctx.budgets.settle(ticket)
+def settle(
+    ctx: PublishContext, reservation: Reservation | None, *, within: Session | None = None
+) -> None:
+    """Count the request from when its answer came back (see `Budgets.settle`).
+
+    `within`: the transaction that stores the answer, which a database budget joins; the
+    reservation counts as settled only once that transaction has committed (`committed`), so
+    a rollback leaves it to be settled again on the way out. A budget outside the database
+    (Redis) is not touched inside a transaction at all: its trouble must never undo what the
+    transaction stores (a publish_id); it is settled on the way out instead."""
+    if reservation is None or reservation.settled:
+        return
+    if within is not None and not ctx.budgets.joins_transactions:
+        return
+    if reservation.ticket is not None:
+        ctx.budgets.settle(reservation.ticket, within=within)
+    if within is None:
+        reservation.settled = True
+
+
+def committed(ctx: PublishContext, *reservations: Reservation | None) -> None:
+    """The transaction that settled these (`settle(within=...)`) has committed."""
+    if not ctx.budgets.joins_transactions:
+        return
+    for reservation in reservations:
+        if reservation is not None:
+            reservation.settled = True

@@ -21,8 +21,11 @@ from directpost.publishing.context import (
     Finish,
     PublishContext,
     Reschedule,
+    Reservation,
     api_retry,
+    committed,
     must_get,
+    reserve_now,
     retry_delay,
     settle,
     spend,
@@ -92,12 +95,19 @@ async def start(ctx: PublishContext, post_id: int, run: RunEnded) -> None:
         )
         caps: list[rules.Violation] = []
         policy = None
+        init_budget = info_budget = None
         if leased:
             if post.state != states.PUBLISHING:
                 store.mark_publishing(session, post_id=post_id, now=now)
             if confirmed is None:
                 policy = posting_policy(session, ctx.settings, open_id=post.open_id, now=now)
                 caps = rules.cap_violations(policy, "inbox" if post.mode == "inbox" else "direct")
+            if confirmed is None and not caps:
+                # Both budgets in this transaction when they are free now (the usual case),
+                # the init's first: see below for why.
+                init_budget = reserve_now(ctx, session, post.open_id, "init")
+                if init_budget is not None:
+                    info_budget = reserve_now(ctx, session, post.open_id, "creator_info")
         # Read while the row is at hand; None when it must be refreshed first (under a lock).
         known_token = accounts.usable_access_token(account, cipher=ctx.cipher, now=now)
     if not leased:
@@ -116,12 +126,15 @@ async def start(ctx: PublishContext, post_id: int, run: RunEnded) -> None:
         token = known_token or await access_token(ctx, client, post.account_id)
         # The init's budget first (6/min, the scarce one): a post that must wait for it gives
         # the worker back before spending a creator_info request it would have to repeat.
-        init_ticket = await spend(ctx, post.open_id, "init")
+        init_budget = init_budget or await spend(ctx, post.open_id, "init")
         try:
+            info_budget = info_budget or await spend(ctx, post.open_id, "creator_info")
             await revalidate(ctx, client, post_id, post, token, policy)
-            attempt_id, tracking = await init(ctx, client, post_id, post, token, run)
-        finally:
-            settle(ctx, init_ticket)
+            budgets = (info_budget, init_budget)
+            attempt_id, tracking = await init(ctx, client, post_id, post, token, run, budgets)
+        finally:  # each is settled at most once: normally `init` has done it with its answer
+            settle(ctx, info_budget)
+            settle(ctx, init_budget)
         if not tracking:
             await after_init(ctx, client, post_id, attempt_id, post.account_id)
 
@@ -135,8 +148,8 @@ async def revalidate(
     policy: rules.AppPolicy,
 ) -> None:
     """Fresh creator_info, then the stored choices against it: they must still hold, by the
-    same `rules.validate` the Post page and the publish route ran (never changed silently)."""
-    ticket = await spend(ctx, post.open_id, "creator_info")
+    same `rules.validate` the Post page and the publish route ran (never changed silently).
+    (Its budget is reserved and settled by the caller.)"""
     try:
         # https://developers.tiktok.com/doc/content-posting-api-reference-query-creator-info
         info = await client.creator_info(access_token=token)
@@ -150,8 +163,6 @@ async def revalidate(
         raise Finish(
             outcomes.init_error_outcome(exc.code), code=exc.code, log_id=exc.log_id
         ) from exc
-    finally:
-        settle(ctx, ticket)
     problems = rules.validate(creator_facts(info), draft_from_choices(post.choices), policy)
     if problems:
         words = " ".join(p.message for p in problems)
@@ -172,9 +183,14 @@ async def init(
     facts: store.PostToStart,
     token: str,
     run: RunEnded,
+    budgets: tuple[Reservation | None, Reservation | None] = (None, None),
 ) -> tuple[int, bool]:
     """Write the attempt, send the init, store its answer. Returns the attempt's id and whether
-    tracking has started (nothing to upload: TikTok pulls); then the run has ended too."""
+    tracking has started (nothing to upload: TikTok pulls); then the run has ended too.
+
+    `budgets`: the creator_info request's (answered just before) and the init's; each is
+    settled in the first transaction after its answer, not in one of its own."""
+    info_budget, init_budget = budgets
     now = ctx.clock()
     source = transfer_source(ctx.settings, facts)
     media_token = new_media_token() if source == "PULL_FROM_URL" else None
@@ -193,6 +209,8 @@ async def init(
             token_expires_at=now + ctx.timing.media_url_ttl if media_token else None,
             now=now,
         )
+        settle(ctx, info_budget, within=session)
+    committed(ctx, info_budget)
     # The attempt row (init_sent) is committed: from here on a crash leaves an ambiguous trace.
     # (The init's budget was reserved by the caller, before creator_info.)
     try:
@@ -224,9 +242,11 @@ async def init(
             now=ctx.clock(),
         ):
             raise Finish(outcomes.UNKNOWN_FAILURE, code="missing")
+        settle(ctx, init_budget, within=session)
         if tracking:
             start_tracking(session, ctx, post_id, facts.account_id)
             store.end_run(session, post_id=post_id, holder=run.holder)
+    committed(ctx, init_budget)
     if tracking:  # committed: the run's release is done
         run.ended_in_state = states.PROCESSING
     return attempt_id, tracking

@@ -52,9 +52,14 @@ def create_engine_for_url(
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # Pooled like PostgreSQL's: beyond SQLAlchemy's default 5 + 10, a burst of pulls and
+        # webhooks opened a connection per request (and ran the pragmas above on each).
+        file_backed = bool(database) and database != ":memory:"
+        pooling = {"pool_size": pool_size, "max_overflow": max_overflow} if file_backed else {}
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **pooling,
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         return engine
