@@ -20,9 +20,16 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## bench: benchmarks, each printing figures and ratios against a baseline measured in the same run
-bench: $(STAMP)
-	$(BIN)/python bench/run.py
+# The benchmarks also need matplotlib (the growth chart): the `bench` extra, on top of the rest.
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[scale,dev,bench]'
+	touch $(BENCH_STAMP)
+
+## bench: benchmarks against a baseline in the same run, one table + a JSON line per measure
+##        (QUICK=1: each benchmark's short form, growth left out, < 3 min; BENCH="a b": only those)
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/run.py $(if $(filter 1 yes true,$(QUICK)),--quick) $(BENCH)
 
 ## lint: ruff, mypy strict on src/, and the import contracts from architecture.md
 lint: $(STAMP)

@@ -1,15 +1,16 @@
-"""Upload throughput and memory of `TikTokClient.upload_file` against `curl -T`.
+"""Upload throughput, CPU and memory of `TikTokClient.upload_file` against `curl -T`.
 
 Both upload the same file, cut by the same `chunk_plan`, to the same local upload host (a small
 streaming server below that speaks the upload host's Content-Range protocol and counts and
-discards the bytes). The library runs in its own process so its peak RSS (ru_maxrss) is its own.
+discards the bytes). The library runs in its own process so its peak RSS (ru_maxrss) and CPU
+time are its own; curl's CPU time is its process's (RUSAGE_CHILDREN). Library and curl take
+turns (`bench/_pairs.py`): N rounds, each round's ratio taken within the round.
 
-    python bench/upload.py                 # 256 MiB and 1 GiB
-    python bench/upload.py --size-mb 64    # one size
+    python bench/upload.py                       # 5 rounds at 1 GiB (BENCH_QUICK=1: 2 at 256 MiB)
+    python bench/upload.py --size-mb 64 --rounds 3
 
-Prints figures per size; the last line is one JSON object for the largest size:
-{"library_mb_s", "curl_mb_s", "ratio", "client_peak_rss_mb", "size_mb", "runs": [...]}.
-Targets: ratio ≥ 0.9 and client peak RSS ≤ 64 MB.
+Goals: throughput ratio library/curl >= 0.9 (median), CPU-s per GiB library/curl <= 1.2, client
+peak RSS <= 64 MB. Ends with the one JSON line of `_pairs.report`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,13 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python bench/upload.py` puts bench/, not the root, on the path
+    sys.path.insert(0, str(ROOT))
+
+from bench._pairs import QUICK, Measure, alternate, report  # noqa: E402
+
 MiB = 1024 * 1024
+GiB = 1024 * MiB
 _RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
 
@@ -160,7 +167,27 @@ def _make_file(path: Path, size: int) -> None:
             left -= min(left, MiB)
 
 
-def _run_library(port: int, upload_id: str, path: Path) -> tuple[float, float, float]:
+def _chunk_files(path: Path, size: int, workdir: Path) -> list[tuple[Path, str]]:
+    """The file cut by `chunk_plan` into one file per chunk, for `curl -T` (and its range)."""
+    from directpost.tiktok import chunk_plan
+
+    chunks: list[tuple[Path, str]] = []
+    with path.open("rb") as src:
+        for i, c in enumerate(chunk_plan(size).chunks):
+            part = workdir / f"chunk-{i}"
+            src.seek(c.first)
+            with part.open("wb") as dst:
+                left = c.length
+                while left:
+                    data = src.read(min(left, MiB))
+                    dst.write(data)
+                    left -= len(data)
+            chunks.append((part, f"bytes {c.first}-{c.last}/{size}"))
+    return chunks
+
+
+def _run_library(port: int, upload_id: str, path: Path) -> dict[str, float]:
+    """Seconds, CPU seconds and peak RSS of the library uploading `path` in its own process."""
     url = f"http://127.0.0.1:{port}/upload/{upload_id}?upload_token=bench"
     out = subprocess.run(
         [sys.executable, "-c", f"import bench.upload as b; b.client({url!r}, {str(path)!r})"],
@@ -169,14 +196,12 @@ def _run_library(port: int, upload_id: str, path: Path) -> tuple[float, float, f
         capture_output=True,
         text=True,
     )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    return float(result["seconds"]), float(result["peak_rss_mb"]), float(result["cpu_s"])
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
-def _run_curl(
-    port: int, upload_id: str, chunk_files: list[tuple[Path, str]]
-) -> tuple[float, float]:
-    """Seconds and CPU seconds of one curl process sending every chunk."""
+def _run_curl(port: int, upload_id: str, chunk_files: list[tuple[Path, str]]) -> dict[str, float]:
+    """Seconds and CPU seconds of one curl process sending every chunk (one connection)."""
     url = f"http://127.0.0.1:{port}/upload/{upload_id}?upload_token=bench"
     args = ["curl"]
     for i, (chunk, content_range) in enumerate(chunk_files):
@@ -190,69 +215,68 @@ def _run_curl(
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return seconds, cpu
+    return {"seconds": seconds, "cpu_s": cpu}
 
 
-def measure(size_mb: int, repeats: int, port: int, workdir: Path) -> dict[str, float]:
-    """Best-of-`repeats` throughput for the library and curl on one file size."""
-    from directpost.tiktok import chunk_plan
-
+def measure(size_mb: int, rounds: int, port: int, workdir: Path) -> list[Measure]:
+    """Alternated rounds of library and curl on one file; the three measures with their goals."""
     size = size_mb * MiB
     path = workdir / f"video-{size_mb}.mp4"
     _make_file(path, size)
-    plan = chunk_plan(size)
-    chunk_files: list[tuple[Path, str]] = []
-    with path.open("rb") as src:
-        for i, c in enumerate(plan.chunks):
-            part = workdir / f"chunk-{size_mb}-{i}"
-            src.seek(c.first)
-            with part.open("wb") as dst:
-                left = c.length
-                while left:
-                    data = src.read(min(left, MiB))
-                    dst.write(data)
-                    left -= len(data)
-            chunk_files.append((part, f"bytes {c.first}-{c.last}/{size}"))
-    lib_best = curl_best = lib_cpu = curl_cpu = float("inf")
-    peak = 0.0
-    for r in range(repeats):
-        lib_id, curl_id = f"lib-{size_mb}-{r}", f"curl-{size_mb}-{r}"
-        # Alternate who goes first, so neither always meets a cold or a busy machine.
-        for who in ("library", "curl") if r % 2 == 0 else ("curl", "library"):
-            if who == "library":
-                seconds, rss, cpu = _run_library(port, lib_id, path)
-                lib_best, peak = min(lib_best, seconds), max(peak, rss)
-                lib_cpu = min(lib_cpu, cpu)
-            else:
-                seconds, cpu = _run_curl(port, curl_id, chunk_files)
-                curl_best, curl_cpu = min(curl_best, seconds), min(curl_cpu, cpu)
-        for upload_id in (lib_id, curl_id):
-            stats = _stats(port, upload_id)
-            if stats["received"] != size or not stats["complete"]:
-                raise SystemExit(f"{upload_id}: the host did not receive the whole file: {stats}")
-    for part, _ in chunk_files:
-        part.unlink()
-    path.unlink()
-    lib_mb_s, curl_mb_s = size_mb / lib_best, size_mb / curl_best
-    return {
-        "library_mb_s": round(lib_mb_s, 1),
-        "curl_mb_s": round(curl_mb_s, 1),
-        "ratio": round(lib_mb_s / curl_mb_s, 3),
-        "client_peak_rss_mb": round(peak, 1),
-        "size_mb": size_mb,
-        "chunks": plan.total_chunk_count,
-        # CPU seconds each client spent on the upload: steadier than MB/s on a busy machine.
-        "library_cpu_s": round(lib_cpu, 2),
-        "curl_cpu_s": round(curl_cpu, 2),
-    }
+    chunk_files = _chunk_files(path, size, workdir)
+    runs: dict[str, list[dict[str, float]]] = {"library": [], "curl": []}
+
+    def checked(who: str, run: dict[str, float], upload_id: str) -> float:
+        stats = _stats(port, upload_id)
+        if stats["received"] != size or not stats["complete"]:
+            raise SystemExit(f"{upload_id}: the host did not receive the whole file: {stats}")
+        runs[who].append(run)
+        return size_mb / run["seconds"]
+
+    def library() -> float:
+        upload_id = f"lib-{len(runs['library'])}"
+        return checked("library", _run_library(port, upload_id, path), upload_id)
+
+    def curl() -> float:
+        upload_id = f"curl-{len(runs['curl'])}"
+        return checked("curl", _run_curl(port, upload_id, chunk_files), upload_id)
+
+    lib_mb_s, curl_mb_s, ratios = alternate(rounds, baseline=curl, project=library)
+    lib_cpu = [r["cpu_s"] * GiB / size for r in runs["library"]]
+    curl_cpu = [r["cpu_s"] * GiB / size for r in runs["curl"]]
+    label = f"{size_mb} MiB" if size_mb < 1024 else f"{size_mb / 1024:g} GiB"
+    chunks = len(chunk_files)
+    return [
+        Measure(
+            f"FILE_UPLOAD {label} ({chunks} chunks) vs curl -T",
+            "MB/s",
+            lib_mb_s,
+            curl_mb_s,
+            ratios,
+            goal=(">=", 0.9),
+        ),
+        Measure(
+            "upload CPU per GiB vs curl",
+            "CPU-s/GiB",
+            lib_cpu,
+            curl_cpu,
+            [lib / curl for lib, curl in zip(lib_cpu, curl_cpu, strict=True)],
+            goal=("<=", 1.2),
+        ),
+        Measure(
+            "upload client peak RSS",
+            "MB",
+            [r["peak_rss_mb"] for r in runs["library"]],
+            goal=("<=", 64),
+        ),
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mb", type=int, action="append", help="file size in MiB")
-    parser.add_argument("--repeats", type=int, default=5, help="best of N runs (default 5)")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=256 if QUICK else 1024)
+    parser.add_argument("--rounds", type=int, default=2 if QUICK else 5)
     args = parser.parse_args(argv if argv is not None else sys.argv[1:])
-    sizes = sorted(args.size_mb or [256, 1024])
     server = subprocess.Popen(
         [sys.executable, "-c", "import bench.upload as b; b.serve()"],
         cwd=ROOT,
@@ -262,23 +286,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         assert server.stdout is not None
         port = int(server.stdout.readline())
-        runs = []
         with tempfile.TemporaryDirectory(prefix="directpost-bench-") as tmp:
-            for size_mb in sizes:
-                result = measure(size_mb, args.repeats, port, Path(tmp))
-                runs.append(result)
-                print(
-                    f"{size_mb} MiB in {result['chunks']} chunks: library "
-                    f"{result['library_mb_s']} MB/s, curl {result['curl_mb_s']} MB/s, ratio "
-                    f"{result['ratio']} (target ≥ 0.9), client peak RSS "
-                    f"{result['client_peak_rss_mb']} MB (target ≤ 64); CPU s library "
-                    f"{result['library_cpu_s']}, curl {result['curl_cpu_s']}",
-                    flush=True,
-                )
+            measures = measure(args.size_mb, args.rounds, port, Path(tmp))
     finally:
         server.terminate()
         server.wait(timeout=10)
-    print(json.dumps({**runs[-1], "runs": runs}))
+    report("upload", measures, size_mb=args.size_mb)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import os
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -195,3 +197,30 @@ def test_a_file_object_without_readinto_is_streamed_with_bounded_reads(
     tk.upload_file(upload_url=url, file=plain, size=SIZE, chunk_size=CHUNK)  # type: ignore[arg-type]
     assert plain.read_sizes and max(plain.read_sizes) <= MiB
     assert fake.uploads["u-plain"].data.getvalue() == video.read_bytes()
+
+
+def test_a_file_on_disk_is_read_by_offset_in_pieces_of_at_most_one_mib(
+    tk: Driven, fake: FakeTikTok, video: Path
+) -> None:
+    url = fake.new_upload("u-pread", SIZE)
+    with mock.patch("os.pread", autospec=True, side_effect=os.pread) as pread:
+        tk.upload_file(upload_url=url, file=video, chunk_size=CHUNK)
+    sizes = [c.args[1] for c in pread.call_args_list]
+    assert sizes and max(sizes) <= MiB
+    assert sum(sizes) == SIZE  # every byte read once: no read-ahead held in memory
+    assert fake.uploads["u-pread"].data.getvalue() == video.read_bytes()
+
+
+def test_a_wrapper_over_another_files_descriptor_is_read_through_its_own_read(
+    tk: Driven, fake: FakeTikTok, tmp_path: Path
+) -> None:
+    # GzipFile.fileno() is the compressed file's: reading that descriptor by offset would send
+    # the compressed bytes. Only plain files are read by descriptor.
+    data = os.urandom(MiB + 123)
+    packed = tmp_path / "clip.mp4.gz"
+    with gzip.open(packed, "wb") as out:
+        out.write(data)
+    url = fake.new_upload("u-gzip", len(data))
+    with gzip.open(packed, "rb") as unpacked:
+        tk.upload_file(upload_url=url, file=unpacked, size=len(data))
+    assert fake.uploads["u-gzip"].data.getvalue() == data

