@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, cast
 
 from sqlalchemy import CursorResult, ForeignKey, Integer, String, Text, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from directpost.store.base import Base, UTCDateTime, utcnow
 from directpost.store.crypto import TokenCipher
@@ -126,9 +126,14 @@ class AccountNotConnectedError(Exception):
 
 # --- reading -------------------------------------------------------------------------------
 
+#: Built once: the loader option is the same for every request.
+_WITH_ACCOUNTS = (joinedload(Person.accounts),)
+
 
 def get_person(session: Session, *, person_id: int) -> Person | None:
-    return session.get(Person, person_id)
+    """The person with their linked accounts, in one statement (every signed-in page shows the
+    accounts, and the Post page posts as one of them: no second query for them)."""
+    return session.get(Person, person_id, options=_WITH_ACCOUNTS)
 
 
 def list_accounts(session: Session, *, person_id: int) -> list[TikTokAccount]:

@@ -26,7 +26,7 @@ from directpost.config import Settings, get_settings
 from directpost.publishing.wiring import build_services
 from directpost.store.crypto import session_secret_from_settings
 from directpost.tiktok import AsyncTransport
-from directpost.web import i18n
+from directpost.web import i18n, templating
 from directpost.web.deps import AccountRequiredError, SignInRequiredError, sign_in_url
 from directpost.web.i18n import _
 from directpost.web.routes import (
@@ -130,6 +130,8 @@ def create_app(
         dependencies=[Depends(require_csrf)],
     )
     app.state.services = services
+    app.state.site_view = templating.SiteView.of(settings)
+    templating.configure(settings)
 
     # Middleware runs outermost-last: headers wrap everything, sessions wrap the routes.
     app.add_middleware(

@@ -14,14 +14,20 @@ return (`release_connection`), so the request's pooled connection goes back to t
 the route awaits anything slow (TikTok, an upload body). A route that queries again simply
 checks a connection out anew. Holding one across a TikTok call would let 50 concurrent users
 exhaust the pool (5 + 10 connections by default) and queue everyone behind the slowest call.
+
+Threads: only what blocks on the database runs in a worker thread. A dependency without I/O is
+`async` (FastAPI runs a plain `def` dependency in the thread pool, a hop of its own per request),
+and `get_db` opens its session on the loop (opening does no I/O) and goes to a thread at the
+end only when the session still holds a connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 from urllib.parse import quote
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
@@ -48,7 +54,7 @@ class AccountRequiredError(Exception):
     """The page needs a connected TikTok account; the app sends the person to /accounts."""
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     """The app's services, built once by `create_app` (tests may replace them)."""
     services: Services = request.app.state.services
     return services
@@ -57,15 +63,36 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_db(services: ServicesDep) -> Iterator[Session]:
-    """One database session per request: committed when the route returns, else rolled back."""
-    with services.factory() as session:
-        try:
-            yield session
+def _finish_session(session: Session, *, commit: bool) -> None:
+    try:
+        if commit:
             session.commit()
-        except BaseException:
+        else:
             session.rollback()
-            raise
+    finally:
+        session.close()
+
+
+async def get_db(services: ServicesDep) -> AsyncIterator[Session]:
+    """One database session per request: committed when the route returns, else rolled back.
+
+    Opening a session does no I/O, so it happens on the loop; the end goes to a worker thread
+    only when the session holds a connection or pending changes (the usual read-only request
+    gave its connection back already, see `release_connection`).
+    """
+    session = services.factory()
+    commit = False
+    try:
+        yield session
+        commit = True
+    finally:
+        if session.in_transaction() or session.new or session.dirty or session.deleted:
+            # Shielded: a request cancelled here (the client left) must still give its
+            # connection back.
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(_finish_session, session, commit=commit)
+        else:
+            session.close()
 
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
@@ -81,7 +108,8 @@ def release_connection(db: Session) -> None:
         db.commit()
 
 
-def _next_path(request: Request) -> str:
+def next_path(request: Request) -> str:
+    """The path (and query) of this request, to come back to after signing in."""
     path = request.url.path
     if request.url.query:
         path += "?" + request.url.query
@@ -107,25 +135,29 @@ def get_optional_person(request: Request, db: DbSession) -> Person | None:
 OptionalPerson = Annotated[Person | None, Depends(get_optional_person)]
 
 
-def get_current_person(request: Request, person: OptionalPerson) -> Person:
+async def get_current_person(request: Request, person: OptionalPerson) -> Person:
     if person is None:
-        raise SignInRequiredError(_next_path(request))
+        raise SignInRequiredError(next_path(request))
     return person
 
 
 CurrentPerson = Annotated[Person, Depends(get_current_person)]
 
 
-def get_current_account(request: Request, person: CurrentPerson, db: DbSession) -> TikTokAccount:
+def active_account(person: Person, view: PersonView) -> TikTokAccount:
+    """The connected account `view` chose for posting, from the person's loaded accounts (no
+    query: `get_person` loads them with the person); `AccountRequiredError` when none."""
+    if view.active_account is not None:
+        for account in person.accounts:
+            if account.id == view.active_account.id and account.is_connected:
+                return account
+    raise AccountRequiredError()
+
+
+async def get_current_account(request: Request, person: CurrentPerson) -> TikTokAccount:
     """The connected TikTok account the person chose for posting (or their first connected one)."""
     view: PersonView = request.state.person_view
-    if view.active_account is None:
-        raise AccountRequiredError()
-    account = store_accounts.get_account(db, person_id=person.id, account_id=view.active_account.id)
-    release_connection(db)
-    if account is None or not account.is_connected:
-        raise AccountRequiredError()
-    return account
+    return active_account(person, view)
 
 
 CurrentAccount = Annotated[TikTokAccount, Depends(get_current_account)]
@@ -149,6 +181,17 @@ async def access_token_for_account(
             return usable  # the usual case
         if db.in_transaction():
             await run_in_threadpool(release_connection, db)
+    except store_accounts.AccountNotConnectedError as exc:
+        raise AccountRequiredError() from exc
+    return await refreshed_access_token(account, services=services, client=client)
+
+
+async def refreshed_access_token(
+    account: TikTokAccount, *, services: Services, client: AsyncTikTokClient
+) -> str:
+    """The account's access token after a refresh under its lease (hold no connection when
+    calling: the refresh waits on TikTok); `AccountRequiredError` to reconnect."""
+    try:
         return await tokens.fresh_access_token(
             services.factory,
             account_id=account.id,

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -24,14 +23,14 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from directpost import rules
-from directpost.config import Settings
 from directpost.publishing.budgets import Budgets
 from directpost.publishing.drafts import blocked_creator_facts, creator_facts
 from directpost.publishing.policy import posting_policy
 from directpost.publishing.wiring import Services
 from directpost.rules import CreatorFacts
+from directpost.store import accounts as store_accounts
 from directpost.store import uploads as upload_store
-from directpost.store.accounts import Person, TikTokAccount
+from directpost.store.accounts import TikTokAccount
 from directpost.store.base import utcnow
 from directpost.store.uploads import Upload, UploadNotFoundError
 from directpost.tiktok import (
@@ -43,15 +42,20 @@ from directpost.tiktok import (
 )
 from directpost.web import compose_form
 from directpost.web.deps import (
-    CurrentAccount,
+    AccountRequiredError,
     CurrentPerson,
     DbSession,
     ServicesDep,
+    SignInRequiredError,
     access_token_for_account,
+    active_account,
+    next_path,
+    refreshed_access_token,
 )
 from directpost.web.i18n import _
 from directpost.web.security import require_csrf
-from directpost.web.templating import render
+from directpost.web.templating import SESSION_ACCOUNT_KEY, SESSION_PERSON_KEY, render
+from directpost.web.views import PersonView
 
 router = APIRouter(tags=["compose"], dependencies=[Depends(require_csrf)])
 
@@ -103,11 +107,20 @@ async def fetch_creator_facts(
 MAX_BUDGET_WAIT_S = 3.0
 
 
-async def spend_creator_info_budget(budgets: Budgets, account: TikTokAccount) -> None:
+async def spend_creator_info_budget(
+    budgets: Budgets, account: TikTokAccount, *, first_answer: float | None = None
+) -> None:
     """Count this render's creator_info call against the creator's 20 a minute (CAP-4), shared
-    with publish jobs, so the page never makes TikTok answer 429 and never starves a job."""
+    with publish jobs, so the page never makes TikTok answer 429 and never starves a job.
+
+    `first_answer` is what `try_spend` already said for this render (spent in the render's one
+    database hop): 0 means spent, more means wait that long and ask again.
+    """
     waited = 0.0
-    while (wait := await run_in_threadpool(budgets.try_spend, account.open_id, "creator_info")) > 0:
+    wait = first_answer
+    if wait is None:
+        wait = await run_in_threadpool(budgets.try_spend, account.open_id, "creator_info")
+    while wait > 0:
         if waited + wait > MAX_BUDGET_WAIT_S:
             raise CreatorInfoUnavailableError(
                 _(
@@ -117,6 +130,7 @@ async def spend_creator_info_budget(budgets: Budgets, account: TikTokAccount) ->
             )
         await asyncio.sleep(wait)
         waited += wait
+        wait = await run_in_threadpool(budgets.try_spend, account.open_id, "creator_info")
 
 
 async def fetch_creator_info(
@@ -135,27 +149,22 @@ async def fetch_creator_info(
     return await fetch_creator_facts(client, access_token=access_token, account=account)
 
 
-def _upload_and_policy(
-    db: Session, *, person_id: int, upload_id: str, settings: Settings, open_id: str
-) -> tuple[Upload | None, rules.MediaFacts, rules.AppPolicy]:
-    """The database side of a render, run in a worker thread (never block the event loop)."""
-    chosen = _load_upload(db, person_id=person_id, upload_id=upload_id)
-    media = compose_form.media_facts(chosen)  # loads the files for the template too
-    policy = posting_policy(db, settings, open_id=open_id, now=utcnow())
-    db.commit()
-    return chosen, media, policy
+#: CreatorFacts' field names, in order (the session snapshot holds exactly these).
+_CREATOR_FIELDS = tuple(f.name for f in dataclasses.fields(CreatorFacts))
 
 
 def _remember(request: Request, account: TikTokAccount, creator: CreatorFacts) -> None:
-    request.session[SNAPSHOT_KEY] = {"account_id": account.id, **dataclasses.asdict(creator)}
+    # Flat fields only (no deep copy as `dataclasses.asdict` makes): the session is JSON.
+    snapshot: dict[str, Any] = {name: getattr(creator, name) for name in _CREATOR_FIELDS}
+    snapshot["privacy_level_options"] = list(creator.privacy_level_options)
+    request.session[SNAPSHOT_KEY] = {"account_id": account.id, **snapshot}
 
 
 def _remembered(request: Request, account: TikTokAccount) -> CreatorFacts | None:
     raw = request.session.get(SNAPSHOT_KEY)
     if not isinstance(raw, dict) or raw.get("account_id") != account.id:
         return None
-    fields = {f.name for f in dataclasses.fields(CreatorFacts)}
-    values: dict[str, Any] = {k: v for k, v in raw.items() if k in fields}
+    values: dict[str, Any] = {k: v for k, v in raw.items() if k in _CREATOR_FIELDS}
     values["privacy_level_options"] = tuple(values.get("privacy_level_options", ()))
     try:
         return CreatorFacts(**values)
@@ -173,63 +182,119 @@ def _load_upload(db: Session, *, person_id: int, upload_id: str) -> Upload | Non
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class ComposeRequest:
-    """What both Post page routes work with: the request, who asks, for which TikTok account,
-    and the app's services to ask TikTok and the database."""
+class _Reads:
+    """What a render needs from the database, read in its one trip to a worker thread."""
 
-    request: Request
-    person: Person
+    view: PersonView
     account: TikTokAccount
-    db: Session
-    services: Services
+    #: The stored access token, or None when it must be refreshed first.
+    access_token: str | None
+    upload: Upload | None
+    media: rules.MediaFacts
+    policy: rules.AppPolicy
+    #: `try_spend`'s answer for this render's creator_info (0: spent), None when not asked.
+    budget_answer: float | None
 
-    async def creator_info_now(self) -> CreatorFacts:
-        """creator_info asked of TikTok now, and kept for this account's control updates."""
-        creator = await fetch_creator_info(self.services, self.account, self.db)
-        _remember(self.request, self.account, creator)
-        return creator
 
-    async def render_compose(
-        self,
-        template: str,
-        creator: CreatorFacts,
-        upload_id: str,
-        make_draft: Callable[[rules.MediaFacts], rules.Draft],
-    ) -> Response:
-        """`template` rendered from `rules.compose_state` for the draft over the chosen upload."""
-        chosen, media, policy = await run_in_threadpool(
-            lambda: _upload_and_policy(
-                self.db,
-                person_id=self.person.id,
-                upload_id=upload_id,
-                settings=self.services.settings,
-                open_id=self.account.open_id,
+def _read_for_render(
+    services: Services,
+    *,
+    person_id: int,
+    active_id: int | None,
+    upload_id: str,
+    can_ask: bool,
+    snapshot_of: int | None,
+) -> _Reads | None:
+    """Everything a Post page render reads, in one worker-thread trip (blocking I/O): the person
+    with their accounts (one statement), the chosen upload, the caps' counts (one statement),
+    then, with the read transaction over and its connection back in the pool, one creator_info
+    spent from the shared budget (one statement, CAP-4).
+
+    The budget is spent when the app `can_ask` TikTok (it has a client) and the session holds
+    no creator_info snapshot of the chosen account (`snapshot_of`: the controls endpoint reuses
+    it). None when the person no longer exists; `AccountRequiredError` without a connected
+    account.
+    """
+    with services.factory() as db:
+        person = store_accounts.get_person(db, person_id=person_id)
+        if person is None:
+            return None
+        view = PersonView.of(person, active_id)
+        account = active_account(person, view)
+        try:
+            token = store_accounts.usable_access_token(
+                account, cipher=services.cipher, now=utcnow()
             )
-        )
-        draft = make_draft(media)
-        state = rules.compose_state(creator, draft, policy)
-        return render(self.request, template, {"state": state, "upload": chosen, "draft": draft})
+        except store_accounts.AccountNotConnectedError as exc:
+            raise AccountRequiredError() from exc
+        upload = _load_upload(db, person_id=person_id, upload_id=upload_id)
+        media = compose_form.media_facts(upload)  # loads the files for the template too
+        policy = posting_policy(db, services.settings, open_id=account.open_id, now=utcnow())
+    spend = can_ask and snapshot_of != account.id
+    answer = services.budgets.try_spend(account.open_id, "creator_info") if spend else None
+    return _Reads(view, account, token, upload, media, policy, answer)
 
 
-async def _compose_request(
-    request: Request,
-    person: CurrentPerson,
-    account: CurrentAccount,
-    db: DbSession,
-    services: ServicesDep,
-) -> ComposeRequest:
-    return ComposeRequest(request, person, account, db, services)
+async def _reads(
+    request: Request, services: Services, *, upload_id: str, snapshot_of: int | None
+) -> _Reads:
+    """The render's reads (`_read_for_render`) for whoever is signed in; sends a signed-out
+    visitor (or a stale session) to sign in, like `CurrentPerson` / `CurrentAccount`."""
+    person_id = request.session.get(SESSION_PERSON_KEY)
+    if not isinstance(person_id, int):
+        raise SignInRequiredError(next_path(request))
+    active = request.session.get(SESSION_ACCOUNT_KEY)
+    reads = await run_in_threadpool(
+        _read_for_render,
+        services,
+        person_id=person_id,
+        active_id=active if isinstance(active, int) else None,
+        upload_id=upload_id,
+        can_ask=services.tiktok_client is not None,
+        snapshot_of=snapshot_of,
+    )
+    if reads is None:
+        request.session.pop(SESSION_PERSON_KEY, None)
+        request.session.pop(SESSION_ACCOUNT_KEY, None)
+        raise SignInRequiredError(next_path(request))
+    request.state.person_view = reads.view  # the layout shows who posts
+    return reads
 
 
-ComposeRequestDep = Annotated[ComposeRequest, Depends(_compose_request)]
+async def _creator_info_now(request: Request, services: Services, reads: _Reads) -> CreatorFacts:
+    """creator_info asked of TikTok now (UX-1), from the budget the reads spent (CAP-4), and
+    kept for this account's control updates."""
+    client = services.tiktok_client
+    if client is None:
+        raise CreatorInfoUnavailableError(_("This app has no TikTok connection configured."))
+    account = reads.account
+    if reads.budget_answer != 0:  # not spent yet, or asked to wait
+        await spend_creator_info_budget(services.budgets, account, first_answer=reads.budget_answer)
+    token = reads.access_token
+    if token is None:  # expires soon: refresh under the account's lease (no connection held)
+        token = await refreshed_access_token(account, services=services, client=client)
+    creator = await fetch_creator_facts(client, access_token=token, account=account)
+    _remember(request, account, creator)
+    return creator
+
+
+def _render_controls(
+    request: Request, template: str, creator: CreatorFacts, reads: _Reads, draft: rules.Draft
+) -> Response:
+    state = rules.compose_state(creator, draft, reads.policy)
+    return render(request, template, {"state": state, "upload": reads.upload, "draft": draft})
 
 
 @router.get("/compose", response_class=HTMLResponse)
-async def compose_page(compose: ComposeRequestDep, upload: str = "") -> Response:
-    """The Post page, built from a creator_info fetched for this render (UX-1)."""
-    request = compose.request
+async def compose_page(request: Request, services: ServicesDep, upload: str = "") -> Response:
+    """The Post page, built from a creator_info fetched for this render (UX-1).
+
+    One trip to a worker thread reads the person, the upload and the caps and spends the
+    creator_info budget; then TikTok is asked, holding no database connection.
+    """
+    reads = await _reads(request, services, upload_id=upload, snapshot_of=None)
     try:
-        creator = await compose.creator_info_now()
+        creator = await _creator_info_now(request, services, reads)
     except CreatorInfoUnavailableError as exc:
         request.session.pop(SNAPSHOT_KEY, None)
         return render(
@@ -244,32 +309,36 @@ async def compose_page(compose: ComposeRequestDep, upload: str = "") -> Response
             },
             status_code=503,
         )
-    return await compose.render_compose(
-        "compose/page.html", creator, upload, lambda media: rules.Draft(media=media)
-    )
+    draft = rules.Draft(media=reads.media)
+    return _render_controls(request, "compose/page.html", creator, reads, draft)
+
+
+def _snapshot_account(request: Request) -> int | None:
+    raw = request.session.get(SNAPSHOT_KEY)
+    account_id = raw.get("account_id") if isinstance(raw, dict) else None
+    return account_id if isinstance(account_id, int) else None
 
 
 @router.post("/compose/state", response_class=HTMLResponse)
-async def compose_controls(compose: ComposeRequestDep) -> Response:
+async def compose_controls(request: Request, services: ServicesDep) -> Response:
     """The page's controls re-rendered for the form as it is now (no rule runs in the browser)."""
-    form = await compose.request.form()
-    creator = _remembered(compose.request, compose.account)
+    form = await request.form()
+    raw_id = form.get("upload_id")
+    upload_id = raw_id if isinstance(raw_id, str) else ""
+    reads = await _reads(
+        request, services, upload_id=upload_id, snapshot_of=_snapshot_account(request)
+    )
+    creator = _remembered(request, reads.account)
     if creator is None:  # page rendered for another account, or the session is new
         try:
-            creator = await compose.creator_info_now()
+            creator = await _creator_info_now(request, services, reads)
         except CreatorInfoUnavailableError as exc:
             return HTMLResponse(
                 f'<p class="notice notice-error" role="alert">{escape(str(exc))}</p>',
                 status_code=503,
             )
-    raw_id = form.get("upload_id")
-    upload_id = raw_id if isinstance(raw_id, str) else ""
-    return await compose.render_compose(
-        "compose/_controls.html",
-        creator,
-        upload_id,
-        lambda media: compose_form.parse_draft(form, media=media),
-    )
+    draft = compose_form.parse_draft(form, media=reads.media)
+    return _render_controls(request, "compose/_controls.html", creator, reads, draft)
 
 
 @router.get("/compose/preview", response_class=HTMLResponse)
