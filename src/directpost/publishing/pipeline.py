@@ -39,11 +39,9 @@ async def advance(ctx: PublishContext, post_id: int) -> str | None:
     run = RunEnded(holder=uuid.uuid4().hex)
     now = ctx.clock()
     with ctx.factory() as session, session.begin():
-        if not store.try_claim_post(
+        progress = store.claim_post(
             session, post_id=post_id, holder=run.holder, ttl=ctx.timing.claim_ttl, now=now
-        ):
-            return None
-        progress = store.post_progress(session, post_id=post_id)
+        )
         if progress is None:
             return None
         if lifecycle.is_final(progress.state):

@@ -38,13 +38,13 @@ from directpost.store.posts.models import (
 )
 from directpost.store.posts.queue import (
     claim_due_posts,
+    claim_post,
     clear_enqueued,
     end_run,
     lease_holder,
     release_lease,
     renew_lease,
     renew_post_claim,
-    try_claim_post,
     try_take_lease,
 )
 from directpost.store.posts.records import (
@@ -76,6 +76,7 @@ __all__ = [
     "cancel_requested",
     "cap_standing",
     "claim_due_posts",
+    "claim_post",
     "clear_enqueued",
     "confirm_attempt",
     "create_post",
@@ -101,7 +102,6 @@ __all__ = [
     "renew_post_claim",
     "revoke_attempt_url",
     "start_tracking",
-    "try_claim_post",
     "try_take_lease",
     "unfinished_posts_for_account",
     "unfinished_posts_for_open_id",

@@ -21,6 +21,7 @@ from directpost.publishing.states import (
 )
 from directpost.store.base import UTCDateTime, utcnow
 from directpost.store.posts.models import LEASES, POSTS, Post, PublishLease, dialect, param
+from directpost.store.posts.records import PostProgress
 
 _CLAIM_POST = (
     update(POSTS)
@@ -31,18 +32,20 @@ _CLAIM_POST = (
         | (POSTS.c.claimed_by == param("holder")),
     )
     .values(claimed_by=param("holder"), claimed_until=param("until"))
+    .returning(POSTS.c.state, POSTS.c.due_at, POSTS.c.account_id)
 )
 
 
-def try_claim_post(
+def claim_post(
     session: Session, *, post_id: int, holder: str, ttl: timedelta, now: datetime | None = None
-) -> bool:
-    """Claim the post for one job (or renew our claim); False when another live job has it."""
+) -> PostProgress | None:
+    """Claim the post for one job (or renew our claim) and say where it stands; None when
+    another live job has it or it is gone. (One statement: the job reads this at every run.)"""
     now = now or utcnow()
-    result = session.execute(
+    row = session.execute(
         _CLAIM_POST, {"post_id": post_id, "holder": holder, "now": now, "until": now + ttl}
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    ).first()
+    return PostProgress(*row) if row is not None else None
 
 
 _RENEW_CLAIM = (
