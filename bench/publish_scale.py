@@ -308,8 +308,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--creators", type=int, default=20 if _pairs.QUICK else 100)
     parser.add_argument("--posts-per-creator", type=int, default=10)
-    parser.add_argument("--processes", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=8)
+    # One worker process per core: on two cores, four processes spent more CPU per post (each
+    # dispatcher claims; on SQLite they queue for the one writer lock): 27.2 against 22.4 ms on
+    # SQLite, 26.4 against 23.7 on PostgreSQL + Redis, same machine, one round each.
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=1 if _pairs.QUICK else 3)
     parser.add_argument("--dump-state", help="write each round's emulator state to PATH.<round>")
     parser.add_argument(

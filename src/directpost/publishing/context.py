@@ -37,9 +37,11 @@ class Timing:
     retry_base_s: float = 5.0
     retry_max_s: float = 300.0
     # Webhooks say when a post is final; polling is the fallback for a missed one, so it starts
-    # late enough that a delivered webhook makes it unnecessary (under load one can take a few
-    # seconds), and backs off inside the 30/min status budget.
-    poll_first_s: float = 10.0
+    # late enough that a delivered webhook makes it unnecessary, and backs off inside the 30/min
+    # status budget. TikTok pulls and processes real media for a while: with a 4 MB video in
+    # the burst of 1,000 posts, half the webhooks came after 10 s, and the polls they caused
+    # were about 10 ms of worker CPU per post (a job, a status request, TikTok's answer).
+    poll_first_s: float = 30.0
     poll_base_s: float = 5.0
     poll_max_s: float = 60.0
     #: Budget waits up to this long happen inside the job; longer ones reschedule it.
