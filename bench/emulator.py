@@ -7,7 +7,12 @@ file, cut into 64 MiB chunks, with one `curl` process (`-X PUT --data-binary @ch
 with its Content-Range; `-T` would append the file name to a URL whose path ends in '/') to the
 emulator (reset, then a fresh FILE_UPLOAD init, per round) and to the bare server; who goes first
 alternates (`bench/_pairs.py`). The ratio is the emulator's cost (HTTP parsing, disk write,
-SHA-256) over the wire; CPU-s per GiB received is printed for both servers.
+SHA-256) over the wire; CPU-s per GiB received is printed for both servers, and the emulator's
+split in two: the thread that receives (the event loop: parsing, socket reads, file writes) and
+the others (the SHA-256 of what was received, read back from the page cache by the hashing
+thread while the upload goes on). The SHA-256 costs ~0.6 CPU-s per GiB even with the CPU's SHA
+instructions, so the emulator can match the bare server's MB/s only with a core to spare for
+it: `curl` itself is one busy core (~1.2 CPU-s per GiB with --data-binary).
 
     python bench/emulator.py                  # 5 rounds at 1 GiB (BENCH_QUICK=1: 2 at 256 MiB)
     python bench/emulator.py --size-mb 512 --rounds 3
@@ -35,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/emulator.py` puts bench/, not the root, on the path
     sys.path.insert(0, str(ROOT))
 
-from bench._pairs import QUICK, Measure, alternate, report  # noqa: E402
+from bench._pairs import QUICK, Measure, alternate, report, spread  # noqa: E402
 from directpost.emulator.server import HTTP as EMULATOR_HTTP  # noqa: E402
 
 MIB = 1024 * 1024
@@ -61,6 +66,22 @@ def cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process so far (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def thread_cpu_s(pid: int) -> tuple[float, float]:
+    """CPU seconds so far of a process's main thread and of all its other threads."""
+    main = others = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended between listing and reading
+            continue
+        spent = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        if task.name == str(pid):
+            main += spent
+        else:
+            others += spent
+    return main, others
 
 
 def start_emulator(port: int, data_dir: str) -> subprocess.Popen[bytes]:
@@ -225,7 +246,8 @@ def main(argv: list[str] | None = None) -> None:
             # upload's, and its first chunk pays for imports (the processing pipeline).
             assert curl_upload(first["upload_url"], chunk_file, size)[-1] == "201"
             rss_before = peak_rss_mb(proc.pid)
-            cpu: dict[str, list[float]] = {"emulator": [], "bare": []}  # CPU-s/GiB per round
+            # CPU-s/GiB per round; the emulator's receiving thread and its other threads apart.
+            cpu: dict[str, list[float]] = {"emulator": [], "bare": [], "receiving": [], "rest": []}
             rss_after: list[float] = []
 
             def emulator() -> float:
@@ -235,9 +257,13 @@ def main(argv: list[str] | None = None) -> None:
                 # warm (measured): that is the machine's start-up, not the upload host.
                 url = init(fresh_world())["upload_url"]
                 spent, started = cpu_s(proc.pid), time.perf_counter()
+                threads = thread_cpu_s(proc.pid)
                 codes = curl_upload(url, chunk_file, size)
                 seconds = time.perf_counter() - started
                 cpu["emulator"].append((cpu_s(proc.pid) - spent) * GIB / size)
+                main, others = thread_cpu_s(proc.pid)
+                cpu["receiving"].append((main - threads[0]) * GIB / size)
+                cpu["rest"].append((others - threads[1]) * GIB / size)
                 rss_after.append(peak_rss_mb(proc.pid))
                 if codes != ["206"] * (chunks - 1) + ["201"]:
                     raise SystemExit(f"the emulator answered {codes}")
@@ -274,6 +300,14 @@ def main(argv: list[str] | None = None) -> None:
                 cpu["emulator"],
                 cpu["bare"],
                 [e / b for e, b in zip(cpu["emulator"], cpu["bare"], strict=True)],
+            ),
+            Measure(
+                "upload host receiving thread CPU per GiB vs bare server",
+                "CPU-s/GiB",
+                cpu["receiving"],
+                cpu["bare"],
+                [e / b for e, b in zip(cpu["receiving"], cpu["bare"], strict=True)],
+                extra={"other_threads_cpu_s_per_gib": spread(cpu["rest"])},
             ),
             Measure(
                 "emulator peak RSS growth over the uploads",

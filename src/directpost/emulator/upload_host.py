@@ -1,7 +1,10 @@
 """The upload host: ``PUT {upload_url}`` chunk by chunk (spec §3.3), streamed to disk.
 
 The body of each PUT is written to the file as it arrives, so memory does not grow with the
-upload. A chunk that arrives short is cut off the file again: nothing of it counts.
+upload; under the real server it goes from the socket to the file through one reused buffer
+(``server.BodyToFileProtocol``). A chunk that arrives short is cut off the file again: nothing of
+it counts. The SHA-256 shown for the upload is taken off this path, chunk by chunk in a worker
+thread (``runtime.UploadDigest``), and is there once processing has run.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .backend import UploadRefused
+from .http_helpers import body_to_file
 from .processing import judge
 from .runtime import Runtime
 
@@ -49,18 +53,19 @@ def routes(rt: Runtime) -> list[Route]:
         try:
             path = backend.media_path(publish, 0)
             publish.media_paths = [path]
-            hasher = rt.hasher(publish.publish_id).copy()
-            received = 0
-            with path.open("r+b" if path.exists() else "wb") as handle:
-                handle.seek(plan.offset)
+            digest = rt.upload_digest(publish.publish_id)
+            digest.start_chunk(plan.offset)
+            with path.open("r+b" if path.exists() else "wb", buffering=0) as handle:
                 handle.truncate(plan.offset)
-                async for piece in request.stream():
-                    received += len(piece)
-                    if received > plan.length:
-                        break
-                    handle.write(piece)
-                    hasher.update(piece)
+                received = await body_to_file(
+                    request,
+                    handle.fileno(),
+                    plan.offset,
+                    plan.length,
+                    lambda written: digest.feed(path, plan.offset + written),
+                )
                 if received != plan.length:
+                    digest.drop_chunk()
                     handle.truncate(plan.offset)
                     return Response(
                         "The body does not match Content-Length.",
@@ -68,14 +73,16 @@ def routes(rt: Runtime) -> list[Route]:
                         media_type="text/plain",
                         headers={"Content-Range": backend.progress_header(publish)},
                     )
-            rt.hashers[publish.publish_id] = hasher
+            digest.feed(path, plan.offset + plan.length)
+            digest.keep_chunk()
             backend.chunk_received(publish, plan)
         finally:
             rt.uploading.discard(publish.publish_id)
         headers = {"Content-Range": backend.progress_header(publish)}
         if not plan.final:
             return Response(status_code=206, headers=headers)
-        publish.sha256 = hasher.hexdigest()
+        # Hashed while the upload went on: what is left is the last few MiB.
+        publish.sha256 = await rt.digests.pop(publish.publish_id, digest).hexdigest()
         await judge(backend, publish)
         rt.kick()
         return Response(status_code=201, headers=headers)
