@@ -87,8 +87,11 @@ def _apply_publish_event(
     answer = lifecycle.answer_from_event(event)
     if answer is None:
         return
+    was_final = lifecycle.is_final(post.state)
     lifecycle.apply_answer(post, answer, now=now)
-    if lifecycle.is_final(post.state):
+    if lifecycle.is_final(post.state) and not was_final:
+        # Only the news that ended it frees the lease (a later "publicly available" after
+        # "complete" would only repeat the statement).
         store.release_lease(session, account_id=post.account_id, post_id=post.id, now=now)
 
 
