@@ -26,6 +26,7 @@ from typing import Any
 import httpx2
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select, text
+from tests.fixtures.environment import child_environment
 
 from bench._pairs import cpu_seconds
 from directpost import tiktok
@@ -224,29 +225,7 @@ class World:
         self.person_id: int | None = None
 
     def _env(self) -> dict[str, str]:
-        s = self.settings
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DIRECTPOST_")}
-        env.update(
-            {
-                "DIRECTPOST_ENVIRONMENT": "test",
-                "DIRECTPOST_DATA_DIR": str(s.data_dir),
-                "DIRECTPOST_DATABASE_URL": s.resolved_database_url,
-                "DIRECTPOST_TIKTOK_CLIENT_KEY": s.tiktok_client_key,
-                "DIRECTPOST_TIKTOK_CLIENT_SECRET": s.tiktok_client_secret.get_secret_value(),
-                "DIRECTPOST_TIKTOK_AUTH_BASE_URL": s.tiktok_auth_base_url,
-                "DIRECTPOST_TIKTOK_API_BASE_URL": s.tiktok_api_base_url,
-                "DIRECTPOST_HOST": s.host,
-                "DIRECTPOST_PORT": str(s.port),
-                "DIRECTPOST_PUBLIC_BASE_URL": s.public_base_url,
-                "DIRECTPOST_TRANSFER_MODE": s.transfer_mode,
-                "DIRECTPOST_TOKEN_ENCRYPTION_KEY": s.token_encryption_key.get_secret_value(),
-                "DIRECTPOST_SESSION_SECRET": s.session_secret.get_secret_value(),
-                "DIRECTPOST_APP_AUDITED": "true",
-                "DIRECTPOST_CREATOR_CAP_PER_DAY": str(s.creator_cap_per_day),
-                "DIRECTPOST_BUDGET_URL": s.budget_url,
-            }
-        )
-        return env
+        return child_environment(self.settings)
 
     def _spawn(self, *command: str) -> subprocess.Popen[bytes]:
         # Logs go to a file in the round's folder (the tail is printed if the round fails).

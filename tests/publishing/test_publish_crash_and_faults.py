@@ -9,7 +9,6 @@ Runs once with one worker process (threads inside) and once with three separate 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
 import subprocess
@@ -22,6 +21,7 @@ import pytest
 
 from directpost.publishing import states
 from directpost.store import posts as store
+from tests.fixtures.environment import child_environment
 from tests.publishing.harness import Bench
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -43,26 +43,8 @@ FAULTS = [
 
 
 def _worker_env(bench: Bench) -> dict[str, str]:
-    s = bench.settings
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIRECTPOST_")}
-    env.update(
-        {
-            "DIRECTPOST_ENVIRONMENT": "test",
-            "DIRECTPOST_DATA_DIR": str(s.data_dir),
-            "DIRECTPOST_DATABASE_URL": s.resolved_database_url,
-            "DIRECTPOST_TIKTOK_CLIENT_KEY": s.tiktok_client_key,
-            "DIRECTPOST_TIKTOK_CLIENT_SECRET": s.tiktok_client_secret.get_secret_value(),
-            "DIRECTPOST_TIKTOK_AUTH_BASE_URL": s.tiktok_auth_base_url,
-            "DIRECTPOST_TIKTOK_API_BASE_URL": s.tiktok_api_base_url,
-            "DIRECTPOST_PUBLIC_BASE_URL": s.public_base_url,
-            "DIRECTPOST_TOKEN_ENCRYPTION_KEY": s.token_encryption_key.get_secret_value(),
-            "DIRECTPOST_SESSION_SECRET": s.session_secret.get_secret_value(),
-            "DIRECTPOST_APP_AUDITED": "true",
-            "DIRECTPOST_CREATOR_CAP_PER_DAY": str(s.creator_cap_per_day),
-            "DIRECTPOST_MEDIA_STORAGE_URL": "file://" + str(bench.ctx.media_store.root),  # type: ignore[attr-defined]
-        }
-    )
-    return env
+    root = bench.ctx.media_store.root  # type: ignore[attr-defined]
+    return child_environment(bench.settings, DIRECTPOST_MEDIA_STORAGE_URL=f"file://{root}")
 
 
 def _spawn(env: dict[str, str], threads: int) -> subprocess.Popen[bytes]:

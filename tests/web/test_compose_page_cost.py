@@ -61,13 +61,17 @@ def thread_hops(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield sent
 
 
-async def test_post_page_render_sends_at_most_three_sql_statements(
-    app_client: AppClient,
-) -> None:
+async def signed_in_and_warm(app_client: AppClient) -> None:
+    """A signed-in creator whose first render (templates compiled, pools filled) is done."""
     await api_sign_in(app_client.client, open_id="demo-private")
     warm = await app_client.client.get("/compose")
     assert warm.status_code == 200, warm.text
 
+
+async def test_post_page_render_sends_at_most_three_sql_statements(
+    app_client: AppClient,
+) -> None:
+    await signed_in_and_warm(app_client)
     with statements_of(app_client) as statements:
         page = await app_client.client.get("/compose")
 
@@ -79,10 +83,7 @@ async def test_post_page_render_sends_at_most_three_sql_statements(
 async def test_post_page_render_makes_at_most_one_thread_hop(
     app_client: AppClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await api_sign_in(app_client.client, open_id="demo-private")
-    warm = await app_client.client.get("/compose")
-    assert warm.status_code == 200, warm.text
-
+    await signed_in_and_warm(app_client)
     with thread_hops(monkeypatch) as hops:
         page = await app_client.client.get("/compose")
 
