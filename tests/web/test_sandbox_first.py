@@ -1,0 +1,134 @@
+"""DG-1 on the server: with no TikTok credentials, `directpost run` (what `make run` starts)
+brings up the local emulator with its demo creators and registers the app there, so a
+developer or a reviewer can use every flow, from sign-in to a published post, without
+anything reaching the real TikTok."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx2
+import pytest
+
+from tests.fixtures.live import api_sign_in, fetch_csrf
+from tests.fixtures.media_files import make_video
+
+pytestmark = pytest.mark.anyio
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"directpost run exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx2.get(url, timeout=1, trust_env=False).status_code == 200:
+                return
+        except httpx2.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"directpost run did not answer: {log.read_text()[-2000:]}")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def embedded_run(tmp_path: Path) -> Iterator[tuple[str, int]]:
+    """`directpost run` as a real process on free ports, with no TikTok credentials and no
+    .env: the app's URL and the emulator's port."""
+    app_port, emulator_port = _free_port(), _free_port()
+    app_url = f"http://127.0.0.1:{app_port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIRECTPOST_")}
+    env.update(
+        {
+            "DIRECTPOST_DATA_DIR": str(tmp_path / "var"),
+            "DIRECTPOST_PORT": str(app_port),
+            "DIRECTPOST_EMULATOR_PORT": str(emulator_port),
+            "DIRECTPOST_PUBLIC_BASE_URL": app_url,
+        }
+    )
+    log = tmp_path / "run.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "directpost.cli", "run"],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait(f"{app_url}/healthz", process, log)
+        yield app_url, emulator_port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+async def test_run_without_credentials_posts_end_to_end_on_the_local_emulator_dg_1(
+    embedded_run: tuple[str, int], tmp_path: Path
+) -> None:
+    app_url, emulator_port = embedded_run
+    async with httpx2.AsyncClient(base_url=app_url, timeout=30, trust_env=False) as client:
+        start = await client.get("/auth/tiktok/start")
+        # Sign-in goes to the local emulator, never to TikTok.
+        assert urlsplit(start.headers["location"]).netloc == f"127.0.0.1:{emulator_port}"
+        assert (await api_sign_in(client, open_id="demo-private")).status_code == 303
+        csrf = await fetch_csrf(client, "/compose")
+        data = make_video(tmp_path / "clip.mp4", seconds=1.0).read_bytes()
+        headers = {"X-CSRF-Token": csrf}
+        created = await client.post(
+            "/uploads",
+            json={
+                "kind": "video",
+                "files": [{"name": "clip.mp4", "size": len(data), "type": "video/mp4"}],
+            },
+            headers=headers,
+        )
+        assert created.status_code == 201, created.text
+        upload = created.json()
+        file_id = upload["files"][0]["id"]
+        sent = await client.put(
+            f"/uploads/{upload['id']}/files/{file_id}?offset=0", content=data, headers=headers
+        )
+        assert sent.status_code == 200, sent.text
+        await client.post(f"/uploads/{upload['id']}/finish", headers=headers)
+        posted = await client.post(
+            "/posts",
+            data={
+                "csrf_token": csrf,
+                "upload_id": upload["id"],
+                "title": "sandbox first",
+                "privacy_level": "SELF_ONLY",
+            },
+        )
+        assert posted.status_code == 303, posted.text
+        status_url = urlsplit(posted.headers["location"]).path + "/status"
+        deadline = time.monotonic() + 60
+        while not (shown := (await client.get(status_url)).json())["final"]:
+            assert time.monotonic() < deadline, shown
+            await asyncio.sleep(0.25)
+        assert shown["state"] == "published", shown
+    # The post is on the demo creator's profile at the local emulator.
+    state = httpx2.get(
+        f"http://127.0.0.1:{emulator_port}/_emulator/state", timeout=10, trust_env=False
+    ).json()
+    assert "sandbox first" in str(state)
