@@ -271,3 +271,41 @@ async def test_post_needing_confirmation_is_queued_again_only_when_its_choices_s
     )
     assert confirmed.status_code == 303, confirmed.text
     assert (await personas.creator.get(f"/posts/{post_id}/status")).json()["state"] == states.QUEUED
+
+
+async def test_confirming_again_keeps_every_consent_and_the_post_page_shows_them_ux_5c(
+    personas: Personas, tmp_path: Path
+) -> None:
+    csrf, upload_id = await _ready(personas, tmp_path)
+    answer = await personas.creator.post(
+        "/posts",
+        data=_form(csrf, upload_id, privacy_level="SELF_ONLY", title="first words"),
+        headers={"accept": "application/json"},
+    )
+    post_id = answer.json()["id"]
+    factory = personas.app.app.state.services.factory
+    with factory() as session, session.begin():
+        post = session.get(store.Post, post_id)
+        assert post is not None
+        first = (post.consents[0].id, post.consents[0].consented_at, post.consents[0].choices)
+        seed_state(post, state=states.NEEDS_CONFIRMATION, reason_text="settings changed")
+    confirmed = await personas.creator.post(
+        f"/posts/{post_id}/confirm",
+        data={"csrf_token": csrf, "privacy_level": "SELF_ONLY", "title": "second words"},
+    )
+    assert confirmed.status_code == 303, confirmed.text
+
+    with factory() as session:
+        post = session.get(store.Post, post_id)
+        assert post is not None
+        consents = list(post.consents)
+        # The first consent is kept exactly as it was given; the new one is in force.
+        assert len(consents) == 2
+        assert (consents[0].id, consents[0].consented_at, consents[0].choices) == first
+        assert consents[0].choices["title"] == "first words"
+        assert post.consent is consents[1] and consents[1].choices["title"] == "second words"
+    page = await personas.creator.get(f"/posts/{post_id}")
+    assert "Your consents" in page.text and page.text.count("consent-declaration") == 2
+    exported = (await personas.creator.get("/me/data/export")).json()
+    mine = next(p for p in exported["data"]["post_history"] if p["id"] == post_id)
+    assert [c["choices"]["title"] for c in mine["consents"]] == ["first words", "second words"]

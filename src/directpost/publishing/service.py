@@ -242,12 +242,15 @@ def reconfirm_post(
             lifecycle.move_attempt(attempt, states.FINISHED, now=now)
     post.publish_id = None
     post.polls = 0
-    consent = post.consent
-    if consent is not None:
-        consent.creator_info = creator_facts_to_json(creator)
-        consent.choices = choices
-        consent.declaration, consent.label = _consent_words(draft)
-        consent.consented_at = now
+    declaration, label = _consent_words(draft)
+    store.add_consent(
+        post,
+        creator_info=creator_facts_to_json(creator),
+        declaration=declaration,
+        label=label,
+        choices=choices,
+        now=now,
+    )
     state, due_at = lifecycle.first_state(post.scheduled_at, now)
     lifecycle.move(post, state, now=now, due_at=due_at)
     post.tries = 0

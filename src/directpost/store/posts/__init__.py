@@ -49,6 +49,7 @@ from directpost.store.posts.queue import (
 )
 from directpost.store.posts.records import (
     PostProgress,
+    add_consent,
     create_post,
     due_post_ids,
     get_post,
@@ -72,6 +73,7 @@ __all__ = [
     "PublishLease",
     "RateBudgetHit",
     "WebhookEvent",
+    "add_consent",
     "attempt_states",
     "cancel_requested",
     "cap_standing",

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from directpost.store.posts.models import PostConsent
 from directpost.store.posts.records import list_posts
 
 
@@ -15,12 +16,21 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _consent(consent: PostConsent) -> dict[str, Any]:
+    return {
+        "creator_info": consent.creator_info,
+        "declaration": consent.declaration,
+        "label": consent.label,
+        "choices": consent.choices,
+        "consented_at": consent.consented_at.isoformat(),
+    }
+
+
 def export_posts(session: Session, *, person_id: int) -> list[dict[str, Any]]:
     """Everything stored about the person's posts, with each post's consent record and its
     attempts, as JSON-ready dicts (DG-5). No token or capability URL is included."""
     out: list[dict[str, Any]] = []
     for post in list_posts(session, person_id=person_id, limit=100_000):
-        consent = post.consent
         out.append(
             {
                 "id": post.id,
@@ -34,17 +44,9 @@ def export_posts(session: Session, *, person_id: int) -> list[dict[str, Any]]:
                 "post_ids": list(post.post_ids),
                 "scheduled_at": post.scheduled_at.isoformat() if post.scheduled_at else None,
                 "created_at": post.created_at.isoformat(),
-                "consent": (
-                    {
-                        "creator_info": consent.creator_info,
-                        "declaration": consent.declaration,
-                        "label": consent.label,
-                        "choices": consent.choices,
-                        "consented_at": consent.consented_at.isoformat(),
-                    }
-                    if consent
-                    else None
-                ),
+                # The consent in force, and every one the creator gave, oldest first.
+                "consent": _consent(post.consent) if post.consent else None,
+                "consents": [_consent(consent) for consent in post.consents],
                 # Every try at TikTok, without the capability parts (media URL token, upload URL).
                 "attempts": [
                     {

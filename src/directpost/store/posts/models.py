@@ -79,8 +79,10 @@ class Post(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
-    consent: Mapped[PostConsent | None] = relationship(
-        back_populates="post", cascade="all, delete-orphan", uselist=False
+    #: Every consent the creator gave for this post, oldest first (UX-5c): confirming again
+    #: adds one and never rewrites an earlier one.
+    consents: Mapped[list[PostConsent]] = relationship(
+        back_populates="post", cascade="all, delete-orphan", order_by="PostConsent.id"
     )
     attempts: Mapped[list[PublishAttempt]] = relationship(
         back_populates="post", cascade="all, delete-orphan", order_by="PublishAttempt.number"
@@ -90,6 +92,11 @@ class Post(Base):
     def is_final(self) -> bool:
         return self.state in FINAL_STATES
 
+    @property
+    def consent(self) -> PostConsent | None:
+        """The consent the post goes out under: the latest one."""
+        return self.consents[-1] if self.consents else None
+
 
 class PostConsent(Base):
     """What the creator saw when they pressed publish (UX-5c): recorded before anything is sent."""
@@ -97,16 +104,14 @@ class PostConsent(Base):
     __tablename__ = "post_consents"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    post_id: Mapped[int] = mapped_column(
-        ForeignKey("posts.id", ondelete="CASCADE"), unique=True, index=True
-    )
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
     creator_info: Mapped[dict[str, Any]] = mapped_column(JSON)
     declaration: Mapped[str] = mapped_column(Text)
     label: Mapped[str] = mapped_column(Text, default="")
     choices: Mapped[dict[str, Any]] = mapped_column(JSON)
     consented_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    post: Mapped[Post] = relationship(back_populates="consent")
+    post: Mapped[Post] = relationship(back_populates="consents")
 
 
 class PublishAttempt(Base):

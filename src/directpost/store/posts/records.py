@@ -68,16 +68,40 @@ def create_post(
         created_at=now,
         updated_at=now,
     )
-    post.consent = PostConsent(
+    add_consent(
+        post,
+        creator_info=creator_info,
+        declaration=declaration,
+        label=label,
+        choices=choices,
+        now=now,
+    )
+    session.add(post)
+    session.flush()
+    return post
+
+
+def add_consent(
+    post: Post,
+    *,
+    creator_info: dict[str, Any],
+    declaration: str,
+    label: str,
+    choices: dict[str, Any],
+    now: datetime,
+) -> PostConsent:
+    """Record a consent the creator gave for the post (UX-5c). Consents are only ever added:
+    confirming a post again keeps every earlier one, and the latest is the one it goes out
+    under."""
+    consent = PostConsent(
         creator_info=creator_info,
         declaration=declaration,
         label=label,
         choices=choices,
         consented_at=now,
     )
-    session.add(post)
-    session.flush()
-    return post
+    post.consents.append(consent)
+    return consent
 
 
 def get_post(session: Session, *, post_id: int, person_id: int | None = None) -> Post | None:

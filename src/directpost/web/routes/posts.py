@@ -8,8 +8,11 @@ parser, measures nothing from the browser, asks TikTok for creator_info now, val
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -19,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from directpost.publishing import lifecycle, outcomes, service
 from directpost.publishing.drafts import draft_from_choices
 from directpost.publishing.wiring import Services
-from directpost.rules.model import CreatorFacts, MediaFacts, Violation
+from directpost.rules.model import PRIVACY_LABELS, CreatorFacts, MediaFacts, Violation
 from directpost.store import posts as store
 from directpost.store import uploads as upload_store
 from directpost.store.accounts import TikTokAccount
@@ -261,6 +264,28 @@ def _own_post(db: Session, person_id: int, post_id: int) -> store.Post:
     return post
 
 
+def consent_history(post: store.Post) -> list[dict[str, str]]:
+    """Every consent the creator gave for the post (UX-5c), oldest first, in their time zone:
+    when, to whom, what they chose and the declaration they agreed to."""
+    zone: tzinfo = UTC
+    with contextlib.suppress(KeyError, ValueError):
+        zone = ZoneInfo(post.time_zone)
+    shown: list[dict[str, str]] = []
+    for consent in post.consents:
+        choices = consent.choices or {}
+        privacy = str(choices.get("privacy_level") or "")
+        shown.append(
+            {
+                "when": consent.consented_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                "nickname": str(consent.creator_info.get("nickname", "")),
+                "privacy": _(PRIVACY_LABELS.get(privacy, privacy)) if privacy else "",
+                "declaration": _(consent.declaration),
+                "label": _(consent.label) if consent.label else "",
+            }
+        )
+    return shown
+
+
 @router.get("/posts/{post_id}", response_model=None)
 def show_post(request: Request, post_id: int, person: CurrentPerson, db: DbSession) -> Response:
     post = _own_post(db, person.id, post_id)
@@ -274,6 +299,7 @@ def show_post(request: Request, post_id: int, person: CurrentPerson, db: DbSessi
             "post": view,
             "just_published": request.query_params.get("published") == "1",
             "draft": draft_from_choices(post.choices),
+            "consents": consent_history(post),
         },
     )
 
