@@ -34,6 +34,16 @@ def _form(csrf: str, upload_id: str, **extra: Any) -> dict[str, Any]:
     return {"csrf_token": csrf, "upload_id": upload_id, "title": "from the test", **extra}
 
 
+async def _posted(personas: Personas, tmp_path: Path, **form: Any) -> tuple[str, int]:
+    """A ready upload posted by the creator with `form`'s choices: the CSRF token, the post."""
+    csrf, upload_id = await _ready(personas, tmp_path)
+    answer = await personas.creator.post(
+        "/posts", data=_form(csrf, upload_id, **form), headers={"accept": "application/json"}
+    )
+    assert answer.status_code in (200, 201), answer.text
+    return csrf, int(answer.json()["id"])
+
+
 def _publishes(personas: Personas) -> list[dict[str, Any]]:
     key = personas.app.settings.tiktok_client_key
     return [p for p in personas.app.emulator.state()["publishes"] if p["client_key"] == key]
@@ -169,13 +179,7 @@ async def test_scheduled_post_is_kept_in_the_creators_time_zone(
 async def test_another_creator_cannot_see_or_cancel_a_post(
     personas: Personas, tmp_path: Path
 ) -> None:
-    csrf, upload_id = await _ready(personas, tmp_path)
-    answer = await personas.creator.post(
-        "/posts",
-        data=_form(csrf, upload_id, privacy_level="SELF_ONLY"),
-        headers={"accept": "application/json"},
-    )
-    post_id = answer.json()["id"]
+    _csrf, post_id = await _posted(personas, tmp_path, privacy_level="SELF_ONLY")
     assert (
         await personas.other.get(f"/posts/{post_id}", headers={"accept": "application/json"})
     ).status_code == 404
@@ -193,13 +197,7 @@ async def test_another_creator_cannot_see_or_cancel_a_post(
 async def test_status_keeps_19_digit_post_ids_as_strings(
     personas: Personas, tmp_path: Path
 ) -> None:
-    csrf, upload_id = await _ready(personas, tmp_path)
-    answer = await personas.creator.post(
-        "/posts",
-        data=_form(csrf, upload_id, privacy_level="SELF_ONLY"),
-        headers={"accept": "application/json"},
-    )
-    post_id = answer.json()["id"]
+    _csrf, post_id = await _posted(personas, tmp_path, privacy_level="SELF_ONLY")
     factory = personas.app.app.state.services.factory
     with factory() as session, session.begin():
         post = session.get(store.Post, post_id)
@@ -242,13 +240,7 @@ async def test_scheduled_post_can_be_cancelled_from_its_page(
 async def test_post_needing_confirmation_is_queued_again_only_when_its_choices_still_hold(
     personas: Personas, tmp_path: Path
 ) -> None:
-    csrf, upload_id = await _ready(personas, tmp_path)
-    answer = await personas.creator.post(
-        "/posts",
-        data=_form(csrf, upload_id, privacy_level="SELF_ONLY"),
-        headers={"accept": "application/json"},
-    )
-    post_id = answer.json()["id"]
+    csrf, post_id = await _posted(personas, tmp_path, privacy_level="SELF_ONLY")
     factory = personas.app.app.state.services.factory
     with factory() as session, session.begin():
         post = session.get(store.Post, post_id)
@@ -276,13 +268,9 @@ async def test_post_needing_confirmation_is_queued_again_only_when_its_choices_s
 async def test_confirming_again_keeps_every_consent_and_the_post_page_shows_them_ux_5c(
     personas: Personas, tmp_path: Path
 ) -> None:
-    csrf, upload_id = await _ready(personas, tmp_path)
-    answer = await personas.creator.post(
-        "/posts",
-        data=_form(csrf, upload_id, privacy_level="SELF_ONLY", title="first words"),
-        headers={"accept": "application/json"},
+    csrf, post_id = await _posted(
+        personas, tmp_path, privacy_level="SELF_ONLY", title="first words"
     )
-    post_id = answer.json()["id"]
     factory = personas.app.app.state.services.factory
     with factory() as session, session.begin():
         post = session.get(store.Post, post_id)
