@@ -13,9 +13,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from directpost.config import Settings
-from directpost.store.accounts import AccountLinkedElsewhereError, Profile, record_sign_in
+from directpost.store.accounts import (
+    AccountLinkedElsewhereError,
+    Profile,
+    TikTokAccount,
+    record_sign_in,
+)
 from directpost.tiktok import APIError as TikTokAPIError
 from directpost.tiktok import OAuthError, TikTokError
 from directpost.web.deps import DbSession, OptionalPerson, ServicesDep
@@ -193,14 +199,29 @@ async def callback(
         )
 
     linking = bool(pending.get("link")) and person is not None
+    profile = Profile(display_name=info.display_name or "", avatar_url=info.avatar_url or "")
+
+    def store_sign_in() -> TikTokAccount:
+        # In a worker thread and committed at once: on the event loop, a sign-in waiting for
+        # SQLite's writer lock held by another request's open transaction (which needs the
+        # loop to finish) stalled every request until the busy timeout, then answered 500
+        # ("database is locked") when many creators signed in together.
+        try:
+            account = record_sign_in(
+                db,
+                grant=token,
+                profile=profile,
+                cipher=services.cipher,
+                signed_in_person_id=person.id if linking and person is not None else None,
+            )
+        except AccountLinkedElsewhereError:
+            db.rollback()
+            raise
+        db.commit()
+        return account
+
     try:
-        account = record_sign_in(
-            db,
-            grant=token,
-            profile=Profile(display_name=info.display_name or "", avatar_url=info.avatar_url or ""),
-            cipher=services.cipher,
-            signed_in_person_id=person.id if linking and person is not None else None,
-        )
+        account = await run_in_threadpool(store_sign_in)
     except AccountLinkedElsewhereError as exc:
         return render(
             request,
@@ -214,7 +235,6 @@ async def callback(
             },
             status_code=409,
         )
-    db.flush()
     log.info("Signed in: person %s, account %s.", account.person_id, account.id)
 
     target = str(pending.get("next") or "") or DEFAULT_AFTER_SIGN_IN
