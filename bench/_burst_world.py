@@ -13,7 +13,6 @@ import contextlib
 import os
 import random
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ import httpx2
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select, text
 from tests.fixtures.environment import child_environment
+from tests.fixtures.processes import free_port, wait_until_answers
 
 from bench._pairs import cpu_seconds
 from directpost import tiktok
@@ -84,26 +84,6 @@ def make_video(path: Path) -> Path:
             box.mux(packet)
     partial.rename(path)
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            httpx2.get(url, timeout=2, trust_env=False)
-            return
-        except httpx2.HTTPError:
-            if process.poll() is not None:
-                raise RuntimeError(f"{process.args!r} exited with {process.returncode}") from None
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def _descendants(pid: int) -> list[int]:
@@ -169,8 +149,8 @@ class World:
     ) -> None:
         self.data_dir = data_dir
         self.log = (data_dir / "processes.log").open("ab")
-        emulator_url = f"http://127.0.0.1:{_free_port()}"
-        app_port = _free_port()
+        emulator_url = f"http://127.0.0.1:{free_port()}"
+        app_port = free_port()
         self.settings = Settings(
             _env_file=None,
             environment="test",
@@ -195,10 +175,10 @@ class World:
             "emulator", "--port", emulator_url.rsplit(":", 1)[1], "--data-dir", str(data_dir / "tt")
         )
         try:
-            _wait_http(emulator_url + "/_emulator/state", self.emulator)
+            wait_until_answers(emulator_url + "/_emulator/state", process=self.emulator)
             upgrade_database(self.settings.resolved_database_url)
             self.app = self._spawn("serve")
-            _wait_http(self.settings.public_base_url + "/healthz", self.app)
+            wait_until_answers(self.settings.public_base_url + "/healthz", process=self.app)
         except BaseException:
             self.emulator.kill()
             if hasattr(self, "app"):

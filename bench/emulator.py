@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/emulator.py` puts bench/, not the root, on the path
     sys.path.insert(0, str(ROOT))
 
+from tests.fixtures.processes import free_port  # noqa: E402
+
 from bench._pairs import QUICK, Measure, alternate, report, spread  # noqa: E402
 from directpost.emulator.server import HTTP as EMULATOR_HTTP  # noqa: E402
 
@@ -47,12 +49,6 @@ MIB = 1024 * 1024
 GIB = 1024 * MIB
 CHUNK = 64 * MIB
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,8 @@ import httpx2
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `bench` importable
     sys.path.insert(0, str(ROOT))
+
+from tests.fixtures.processes import free_port, wait_until_answers  # noqa: E402
 
 from bench._pairs import QUICK, Measure, alternate, cpu_seconds, report  # noqa: E402
 
@@ -71,12 +72,6 @@ def serve(port: int, folder: str) -> None:
         ]
     )
     uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")).run()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _status_kib(pid: int, field: str) -> int:
@@ -168,20 +163,6 @@ class Rig:
         return run
 
 
-def _wait_until_up(url: str, server: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited with {server.returncode}")
-        try:
-            httpx2.head(url, timeout=2)
-            return
-        except httpx2.HTTPError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{url} did not come up within {timeout} s") from None
-            time.sleep(0.1)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--size-mb", type=int, default=128 if QUICK else 512)
@@ -192,14 +173,14 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-media-") as folder:
         _make_file(Path(folder), size)
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-c", f"import bench.media_serving as b; b.serve({port}, {folder!r})"],
             cwd=ROOT,
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_up(f"{base}/file/clip.mp4", server)
+            wait_until_answers(f"{base}/file/clip.mp4", process=server)
             rig = Rig(base, server.pid, size, args.ranges)
             # Warm up both ways (imports, first-use paths, page cache) before anything counts.
             for way in ("m", "file"):

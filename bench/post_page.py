@@ -34,7 +34,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +49,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `bench` and `tests` importable
     sys.path.insert(0, str(ROOT))
 
+from tests.fixtures.processes import free_port, wait_until_answers  # noqa: E402
+
 from bench._pairs import QUICK, Measure, alternate, report  # noqa: E402
 
 PAGE = ("/compose", 'data-testid="creator-nickname"')
@@ -57,13 +58,6 @@ BARE = ("/healthz", '"ok"')
 USERS = 50
 OFFERED_RPS = 50.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def serve_emulator(port: int) -> None:
@@ -115,19 +109,6 @@ def _spawn(entry: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
     )
-
-
-def _wait_until_up(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx2.get(url, timeout=2).status_code < 500:
-                return
-        except httpx2.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{url} did not come up within {timeout} s")
-        time.sleep(0.1)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -293,7 +274,7 @@ async def _run(rounds: int, app_src: str | None, profile: str | None) -> None:
 
     closed_s, open_s, growth_s = (3.0, 5.0, 3.0) if QUICK else (6.0, 8.0, 5.0)
     growth_users = (1, 50) if QUICK else (1, 50, 200)
-    emulator_port, app_port = _free_port(), _free_port()
+    emulator_port, app_port = free_port(), free_port()
     emulator_url = f"http://127.0.0.1:{emulator_port}"
     app_url = f"http://127.0.0.1:{app_port}"
     with tempfile.TemporaryDirectory(prefix="bench-post-page-") as data_dir:
@@ -306,7 +287,7 @@ async def _run(rounds: int, app_src: str | None, profile: str | None) -> None:
         app = _spawn("serve_app", app_port, env)
         clients: list[httpx2.AsyncClient] = []
         try:
-            _wait_until_up(f"{emulator_url}/_emulator/state")
+            wait_until_answers(f"{emulator_url}/_emulator/state")
             httpx2.post(
                 f"{emulator_url}/_emulator/apps",
                 json=emulator_app_registration(
@@ -316,7 +297,7 @@ async def _run(rounds: int, app_src: str | None, profile: str | None) -> None:
                 ),
                 timeout=10,
             ).raise_for_status()
-            _wait_until_up(f"{app_url}/healthz")
+            wait_until_answers(f"{app_url}/healthz")
             # One at a time: concurrent sign-in callbacks fail on SQLite ("database is
             # locked": the callback reads, then writes, and SQLite cannot upgrade that read).
             signing_in = time.perf_counter()

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from directpost.media.storage import LocalMediaStore, MediaStore, S3MediaStore
+from directpost.media.s3 import S3MediaStore
+from directpost.media.storage import LocalMediaStore, MediaStore
 
 S3_CREDENTIALS = {
     "aws_access_key_id": "directpost-test",

@@ -6,7 +6,6 @@ through `serve_media`, as the web part does.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -28,6 +27,7 @@ from directpost.media.serving import content_type_for, parse_range, serve_media
 from directpost.media.storage import READ_PIECE_BYTES, LocalMediaStore, MediaStore
 from directpost.media.urls import new_media_token
 from tests.fixtures.media_files import make_video
+from tests.fixtures.processes import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -231,12 +231,6 @@ async def test_the_body_streams_in_pieces_of_at_most_one_mib(tmp_path: Path) -> 
     assert max(len(b) for b in bodies) <= READ_PIECE_BYTES
     assert len(bodies) >= 4
     assert b"".join(bodies) == data
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

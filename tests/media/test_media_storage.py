@@ -10,16 +10,15 @@ from pathlib import Path
 import pytest
 
 from directpost.config import Settings
+from directpost.media.s3 import S3_MIN_PART_BYTES, S3MediaStore
 from directpost.media.storage import (
     READ_PIECE_BYTES,
-    S3_MIN_PART_BYTES,
     InvalidKeyError,
     LocalMediaStore,
     MediaNotFoundError,
     MediaStore,
     MediaStoreError,
     OffsetMismatchError,
-    S3MediaStore,
     copy_to_file,
     media_store_from_settings,
 )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,37 +20,17 @@ import pytest
 
 from tests.fixtures.live import api_sign_in, fetch_csrf
 from tests.fixtures.media_files import make_video
+from tests.fixtures.processes import free_port, wait_until_answers
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"directpost run exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx2.get(url, timeout=1, trust_env=False).status_code == 200:
-                return
-        except httpx2.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"directpost run did not answer: {log.read_text()[-2000:]}")
-        time.sleep(0.2)
 
 
 @pytest.fixture
 def embedded_run(tmp_path: Path) -> Iterator[tuple[str, int]]:
     """`directpost run` as a real process on free ports, with no TikTok credentials and no
     .env: the app's URL and the emulator's port."""
-    app_port, emulator_port = _free_port(), _free_port()
+    app_port, emulator_port = free_port(), free_port()
     app_url = f"http://127.0.0.1:{app_port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIRECTPOST_")}
     env.update(
@@ -72,7 +51,7 @@ def embedded_run(tmp_path: Path) -> Iterator[tuple[str, int]]:
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait(f"{app_url}/healthz", process, log)
+        wait_until_answers(f"{app_url}/healthz", process=process, log=log)
         yield app_url, emulator_port
     finally:
         process.send_signal(signal.SIGTERM)

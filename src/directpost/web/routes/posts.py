@@ -8,9 +8,8 @@ parser, measures nothing from the browser, asks TikTok for creator_info now, val
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from datetime import UTC, tzinfo
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -87,6 +86,15 @@ def post_link(open_id: str, username: str, post_id: str) -> str:
     return f"https://www.tiktok.com/@{handle}/video/{post_id}"
 
 
+def in_time_zone(moment: datetime, zone: str) -> str:
+    """`moment` as the creator reads it: in the zone they picked, or in UTC (said so) when
+    that zone is unknown here."""
+    try:
+        return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    except (KeyError, ValueError):
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def post_view(post: store.Post) -> PostView:
     choices = post.choices or {}
     username = ""
@@ -94,14 +102,7 @@ def post_view(post: store.Post) -> PostView:
         username = str(post.consent.creator_info.get("username", ""))
     scheduled_local = ""
     if post.scheduled_at is not None:
-        try:
-            from zoneinfo import ZoneInfo
-
-            scheduled_local = post.scheduled_at.astimezone(ZoneInfo(post.time_zone)).strftime(
-                "%Y-%m-%d %H:%M"
-            )
-        except (KeyError, ValueError):
-            scheduled_local = post.scheduled_at.strftime("%Y-%m-%d %H:%M UTC")
+        scheduled_local = in_time_zone(post.scheduled_at, post.time_zone)
     route = lifecycle.cancel_route(
         post.state,
         pulled=any(a.source == "PULL_FROM_URL" for a in post.attempts),
@@ -267,16 +268,13 @@ def _own_post(db: Session, person_id: int, post_id: int) -> store.Post:
 def consent_history(post: store.Post) -> list[dict[str, str]]:
     """Every consent the creator gave for the post (UX-5c), oldest first, in their time zone:
     when, to whom, what they chose and the declaration they agreed to."""
-    zone: tzinfo = UTC
-    with contextlib.suppress(KeyError, ValueError):
-        zone = ZoneInfo(post.time_zone)
     shown: list[dict[str, str]] = []
     for consent in post.consents:
         choices = consent.choices or {}
         privacy = str(choices.get("privacy_level") or "")
         shown.append(
             {
-                "when": consent.consented_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                "when": in_time_zone(consent.consented_at, post.time_zone),
                 "nickname": str(consent.creator_info.get("nickname", "")),
                 "privacy": _(PRIVACY_LABELS.get(privacy, privacy)) if privacy else "",
                 "declaration": _(consent.declaration),
