@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast bench lint emulator worker migrate clean
+.PHONY: run test test-fast bench lint audit emulator worker migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+## audit: the audit pack (TOS-4) in audit-pack/: every rule with its tests run now, screenshots
+##        and a recorded walk-through from Chromium (AUDIT_ARGS="--rules UX-2b,CAP-1" for a few)
+audit: $(STAMP)
+	$(BIN)/directpost audit $(AUDIT_ARGS)
 
 emulator: $(STAMP)
 	$(BIN)/directpost emulator

@@ -210,18 +210,20 @@ def build_bench(
 ) -> Iterator[tuple[Bench, BackgroundServer]]:
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
+    values: dict[str, Any] = {"media_storage_url": str(tmp_path / "media")}
+    values.update(overrides)  # another database or media store, other choices
     settings = make_app_settings(
         tmp_path,
         emulator_url=emulator.base_url,
         public_base_url=f"http://127.0.0.1:{port}",
         app_audited=True,
         creator_cap_per_day=1000,
-        media_storage_url=str(tmp_path / "media"),
-        **overrides,
+        **values,
     )
     upgrade_database(settings.resolved_database_url)
     # The jobs' own services, as a worker process builds them; the app builds its own.
-    ctx = publish_context(build_services(settings), timing=FAST)
+    services = build_services(settings)
+    ctx = publish_context(services, timing=FAST)
     app = create_app(settings)
     server = BackgroundServer(app, sock).start()
     bench = Bench(
@@ -237,6 +239,7 @@ def build_bench(
         yield bench, server
     finally:
         server.stop()
+        services.engine.dispose()
 
 
 @pytest.fixture

@@ -28,15 +28,17 @@ pytestmark = pytest.mark.anyio
 def counted(engine: Engine) -> Iterator[dict[str, int]]:
     """Commits and statements made by this thread (the app server shares the engine)."""
     me = threading.get_ident()
-    seen = {"commits": 0, "statements": 0}
+    seen = {"commits": 0, "statements": 0, "gate_reads": 0}
 
     def on_commit(conn: Any) -> None:
         if threading.get_ident() == me:
             seen["commits"] += 1
 
-    def on_statement(*args: Any) -> None:
+    def on_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if threading.get_ident() == me:
-            seen["statements"] += 1
+            # The lockdown gate's read before each TikTok request (TOS-2), counted apart.
+            key = "gate_reads" if statement.startswith("SELECT 1 FROM lockdowns") else "statements"
+            seen[key] += 1
 
     event.listen(engine, "commit", on_commit)
     event.listen(engine, "before_cursor_execute", on_statement)
@@ -67,3 +69,6 @@ async def test_a_start_by_pull_costs_four_transactions_budgets_included_cap_4(
     assert seen["commits"] <= 4, seen
     # The job's claim says where the post stands (one statement, not a claim and a read).
     assert seen["statements"] <= 18, seen
+    # One read of the lockdown switch before each of the start's two requests (creator_info,
+    # the init): no more, and none skipped.
+    assert seen["gate_reads"] == 2, seen

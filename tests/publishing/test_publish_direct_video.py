@@ -12,6 +12,7 @@ from tests.publishing.harness import Bench
 pytestmark = pytest.mark.anyio
 
 
+@pytest.mark.rules("TECH-2")
 async def test_direct_video_by_pull_is_published_once_from_its_own_media_url(bench: Bench) -> None:
     creator = await bench.creator_facts("demo-public")
     post_id = bench.submit(
@@ -67,6 +68,7 @@ async def test_direct_video_choices_reach_tiktok_as_confirmed(bench: Bench) -> N
     assert info["brand_content_toggle"] is False
 
 
+@pytest.mark.rules("TECH-2", "UX-5b")
 async def test_direct_video_by_file_upload_sends_every_byte_once(file_upload_bench: Bench) -> None:
     bench = file_upload_bench
     creator = await bench.creator_facts("demo-private")

@@ -47,6 +47,7 @@ INIT_ERRORS = [
 ]
 
 
+@pytest.mark.rules("DG-6")
 @pytest.mark.parametrize(("code", "state"), INIT_ERRORS)
 async def test_every_init_error_code_is_final_without_a_retry(
     bench: Bench, code: str, state: str

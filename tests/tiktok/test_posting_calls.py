@@ -253,6 +253,7 @@ def test_status_refuses_a_post_id_that_went_through_a_float(tk: Driven, fake: Fa
         (418, "something_new", APIError),
     ],
 )
+@pytest.mark.rules("DG-6")
 def test_error_codes_map_to_their_classes_with_status_code_message_and_log_id(
     tk: Driven, fake: FakeTikTok, status: int, code: str, cls: type[APIError]
 ) -> None:

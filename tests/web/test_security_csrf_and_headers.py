@@ -22,6 +22,7 @@ from tests.fixtures.live import (
 pytestmark = pytest.mark.anyio
 
 
+@pytest.mark.rules("TOS-1")
 async def test_sign_out_without_csrf_token_is_refused_and_keeps_the_session(
     personas: Personas,
 ) -> None:
@@ -70,6 +71,7 @@ async def test_pages_carry_the_security_headers_TOS_1(personas: Personas) -> Non
         assert response.headers["cache-control"] == "no-store"
 
 
+@pytest.mark.rules("TOS-1")
 async def test_session_cookie_is_httponly_and_samesite_lax(app_client: AppClient) -> None:
     answer = await api_sign_in(app_client.client, open_id="demo-private")
     cookie = answer.headers["set-cookie"].lower()

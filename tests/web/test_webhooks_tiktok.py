@@ -166,6 +166,7 @@ async def test_failed_event_moves_the_post_to_failed_with_the_reason(bench: Benc
     assert "caption" in after.reason_text
 
 
+@pytest.mark.rules("DG-5")
 async def test_authorization_removed_deletes_tokens_and_disconnects_pending_posts(
     bench: Bench,
 ) -> None:

@@ -86,6 +86,22 @@ def routes(rt: Runtime) -> list[Route]:
         rt.kick()
         return json_response({"revoked_tokens": revoked})
 
+    async def requests(request: Request) -> Response:
+        """The app requests that arrived at or after `since` (epoch seconds), oldest first."""
+        try:
+            since = float(request.query_params.get("since", "0"))
+        except ValueError:
+            raise ControlError("since must be a number of seconds since the epoch") from None
+        return json_response(
+            {
+                "requests": [
+                    {"at": at, "method": method, "path": path}
+                    for at, method, path in list(rt.requests)
+                    if at >= since
+                ]
+            }
+        )
+
     async def state(request: Request) -> Response:
         snapshot = backend.state()
         rt.kick()
@@ -104,4 +120,5 @@ def routes(rt: Runtime) -> list[Route]:
         Route("/_emulator/posts/{post_id}/privacy", post_privacy, methods=["POST"]),
         Route("/_emulator/creators/{open_id}/deauthorize", deauthorize, methods=["POST"]),
         Route("/_emulator/state", state, methods=["GET"]),
+        Route("/_emulator/requests", requests, methods=["GET"]),
     ]

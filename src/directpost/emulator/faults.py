@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -66,7 +67,10 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         self.runtime.ensure_ticker()
-        endpoint = PATH_ENDPOINTS.get(scope["path"])
+        path = scope["path"]
+        if not path.startswith("/_emulator/"):
+            self.runtime.requests.append((time.time(), scope["method"], path))
+        endpoint = PATH_ENDPOINTS.get(path)
         backend = self.runtime.backend
         fault = backend.take_fault(endpoint) if endpoint else None
         if fault is None:

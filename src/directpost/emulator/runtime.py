@@ -12,6 +12,7 @@ import hashlib
 import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ from .webhooks import deliver
 
 logger = logging.getLogger(__name__)
 
+#: How many of the latest app requests the emulator remembers.
+REQUEST_LOG_SIZE = 20_000
+
 
 class Runtime:
     """Owns the backend and every task the emulator runs in the background."""
@@ -34,6 +38,9 @@ class Runtime:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.uploading: set[str] = set()
         self.digests: dict[str, UploadDigest] = {}
+        #: Every request an app sent (not the control plane's): wall-clock time it arrived,
+        #: method, path. Bounded; read through `GET /_emulator/requests`.
+        self.requests: deque[tuple[float, str, str]] = deque(maxlen=REQUEST_LOG_SIZE)
         self._ticker: asyncio.Task[None] | None = None
         self._ticker_loop: asyncio.AbstractEventLoop | None = None
         self.templates = jinja2.Environment(
@@ -75,6 +82,7 @@ class Runtime:
         self.tasks.clear()
         self.uploading.clear()
         self.digests.clear()
+        self.requests.clear()
         self.backend.reset()
 
     def upload_digest(self, publish_id: str) -> UploadDigest:

@@ -205,7 +205,8 @@ class S3MediaStore:
             key=key,
             size_bytes=int(head["ContentLength"]),
             etag=str(head["ETag"]),
-            last_modified=head["LastModified"],
+            # boto3 gives dateutil's tzutc; the HTTP date formatter accepts only datetime.UTC.
+            last_modified=head["LastModified"].astimezone(UTC),
         )
 
     def iter_bytes(self, key: str, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
@@ -242,6 +243,26 @@ class S3MediaStore:
                 )
         self._drop_tails(key)
         self.client.delete_object(Bucket=self.bucket, Key=name)
+
+    def iter_keys(self) -> Iterator[str]:
+        # Three places hold a key's bytes: the object, tails of an unfinished upload
+        # (`.partial/<key>.tail-<n>`) and S3 multipart uploads (with their parts); each is
+        # mapped back to the key that `delete` removes whole.
+        base = f"{self.prefix}/" if self.prefix else ""
+        found: set[str] = set()
+        objects = self.client.get_paginator("list_objects_v2")
+        for page in objects.paginate(Bucket=self.bucket, Prefix=base):
+            for item in page.get("Contents", []):
+                name = item["Key"].removeprefix(base)
+                if name.startswith(".partial/"):
+                    name = name.removeprefix(".partial/").rsplit(".tail-", 1)[0]
+                found.add(name)
+        uploads = self.client.get_paginator("list_multipart_uploads")
+        for listing in uploads.paginate(Bucket=self.bucket, Prefix=base):
+            found.update(
+                u["Key"].removeprefix(base) for u in listing.get("Uploads", []) if "Key" in u
+            )
+        return iter(sorted(found))
 
 
 def _status(exc: Exception) -> int | None:

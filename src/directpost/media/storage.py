@@ -8,7 +8,8 @@ Both stores keep objects by key and share one protocol, `MediaStore`:
 - streaming reads: `iter_bytes(key, start, stop)` yields pieces of at most `READ_PIECE_BYTES`,
   so memory does not grow with the file; `open_binary(key)` gives a seekable reader (probing,
   preview frames);
-- `stat`, `delete`.
+- `stat`, `delete`, and `iter_keys()`: every key the store holds, finished or not (a purge lists
+  the whole store, so nothing outlives it unseen).
 
 Stored bytes are never changed after `finalize` (UX-5b): what the creator gave is what TikTok gets.
 One writer per key at a time: the web part serialises the chunks of one upload.
@@ -146,6 +147,10 @@ class MediaStore(Protocol):
         """Remove the object and any unfinished upload of it; absent keys are fine."""
         ...
 
+    def iter_keys(self) -> Iterator[str]:
+        """Every key held, finished objects and unfinished uploads alike, each once, sorted."""
+        ...
+
 
 # --- local folder ----------------------------------------------------------------------------------
 
@@ -252,6 +257,19 @@ class LocalMediaStore:
         for path in (self._partial_path(key), self._object_path(key)):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+    def iter_keys(self) -> Iterator[str]:
+        # Any file under either folder counts, even one whose name is not a valid key (put
+        # there by hand): a purge must see it, and `delete` will say why it cannot remove it.
+        found: set[str] = set()
+        for folder in (self._objects, self._partial):
+            if folder.is_dir():
+                found.update(
+                    path.relative_to(folder).as_posix()
+                    for path in folder.rglob("*")
+                    if not path.is_dir()
+                )
+        return iter(sorted(found))
 
 
 def _read_range(handle: IO[bytes], start: int, stop: int | None) -> Iterator[bytes]:

@@ -23,6 +23,7 @@ from directpost.publishing.states import (
     CANCELLED,
     CONFIRMED,
     FINAL_STATES,
+    HELD,
     NEEDS_CONFIRMATION,
     NEW,
     PROCESSING,
@@ -157,8 +158,8 @@ def needs_confirmation(state: str) -> bool:
 
 def can_retry(state: str) -> bool:
     """The post stopped before TikTok posted anything and may be sent again once the creator
-    confirms it (changed settings, or a "try later" cap)."""
-    return state in (NEEDS_CONFIRMATION, TRY_LATER)
+    confirms it (changed settings, a "try later" cap, or held by a lockdown)."""
+    return state in (NEEDS_CONFIRMATION, TRY_LATER, HELD)
 
 
 CancelRoute = Literal["now", "ask_tiktok"]

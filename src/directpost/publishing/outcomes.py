@@ -177,6 +177,14 @@ CANCELLED_BY_CREATOR: Final = Outcome(
     states.CANCELLED, "You cancelled this post; nothing was posted."
 )
 
+#: The operator stopped all traffic to TikTok (`directpost lockdown`, TOS-2).
+HELD_BY_LOCKDOWN: Final = Outcome(
+    states.HELD,
+    "The app's operator stopped all publishing to TikTok, so this post was held and nothing "
+    "more of it was sent. When publishing is back, sign in with TikTok again, open the post "
+    "and confirm it: if TikTok already had it, it is only followed, never sent twice.",
+)
+
 
 def fail_reason_outcome(reason: str) -> Outcome:
     """The outcome of a `fail_reason` (unknown reasons fail with generic words)."""
@@ -201,4 +209,5 @@ STATE_LABELS: Final[dict[str, str]] = {
     states.FAILED: "Failed",
     states.CANCELLED: "Cancelled",
     states.DISCONNECTED: "Account disconnected",
+    states.HELD: "Held by the operator",
 }

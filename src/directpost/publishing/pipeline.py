@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from directpost.publishing import lifecycle, outcomes, states
 from directpost.publishing.context import Finish, PublishContext, Reschedule, Timing
+from directpost.publishing.gate import LockdownActive
 from directpost.publishing.start import RunEnded, start
 from directpost.publishing.track import track
 from directpost.store import accounts
@@ -116,6 +117,10 @@ async def _advance_claimed(
         _finish(ctx, post_id, done)
     except accounts.AccountNotConnectedError:
         _finish(ctx, post_id, Finish(outcomes.DISCONNECTED, code="account_disconnected"))
+    except LockdownActive:
+        # The operator stopped all traffic (TOS-2) between two of this job's requests: the
+        # lockdown holds the post (if it has not already), nothing more is sent.
+        _finish(ctx, post_id, Finish(outcomes.HELD_BY_LOCKDOWN, code="lockdown"))
 
 
 def _reschedule(ctx: PublishContext, post_id: int, again: Reschedule) -> None:

@@ -237,10 +237,13 @@ def reconfirm_post(
     post.choices = choices
     post.mode = draft.mode
     # A publish that TikTok ended (a "try later" failure) is over: the next one starts anew.
-    for attempt in post.attempts:
-        if attempt.state == states.CONFIRMED:
-            lifecycle.move_attempt(attempt, states.FINISHED, now=now)
-    post.publish_id = None
+    # A post held by a lockdown (TOS-2) while TikTok had its publish keeps it: the job then
+    # follows that publish, and never sends the post a second time.
+    if not _held_at_tiktok(post):
+        for attempt in post.attempts:
+            if attempt.state == states.CONFIRMED:
+                lifecycle.move_attempt(attempt, states.FINISHED, now=now)
+        post.publish_id = None
     post.polls = 0
     declaration, label = _consent_words(draft)
     store.add_consent(
@@ -256,3 +259,10 @@ def reconfirm_post(
     post.tries = 0
     post.enqueued_until = None
     return post
+
+
+def _held_at_tiktok(post: store.Post) -> bool:
+    """Held by a lockdown after TikTok answered its init: that publish may still go out."""
+    return post.state == states.HELD and any(
+        attempt.state == states.CONFIRMED for attempt in post.attempts
+    )

@@ -31,6 +31,7 @@ from directpost.publishing.context import (
     spend,
 )
 from directpost.publishing.drafts import creator_facts, draft_from_choices
+from directpost.publishing.gate import LockdownActive
 from directpost.publishing.init_request import build_init, send_init, transfer_source
 from directpost.publishing.policy import posting_policy
 from directpost.publishing.tokens import fresh_access_token
@@ -215,6 +216,10 @@ async def init(
     # (The init's budget was reserved by the caller, before creator_info.)
     try:
         answer = await send_init(client, token, request)
+    except LockdownActive as exc:
+        # The gate refused it before it left (TOS-2): nothing exists at TikTok.
+        _end_attempt(ctx, attempt_id, states.REJECTED, exc)
+        raise
     except (tiktok.TransportError, tiktok.ServerError) as exc:
         _end_attempt(ctx, attempt_id, states.AMBIGUOUS)
         raise api_retry(ctx, post_id, exc) from exc
@@ -263,7 +268,7 @@ def _end_attempt(
             return
         lifecycle.move_attempt(attempt, target, now=ctx.clock())
         if exc is not None:
-            attempt.error_code = str(getattr(exc, "code", type(exc).__name__))[:64]
+            attempt.error_code = str(getattr(exc, "code", "") or type(exc).__name__)[:64]
             attempt.log_id = str(getattr(exc, "log_id", ""))[:128]
 
 

@@ -25,6 +25,7 @@ SENT_TO_INBOX: Final = "sent_to_inbox"  # SEND_TO_USER_INBOX: final for drafts
 FAILED: Final = "failed"
 CANCELLED: Final = "cancelled"
 DISCONNECTED: Final = "disconnected"  # authorization removed / account disconnected (DG-5)
+HELD: Final = "held"  # the operator stopped all traffic to TikTok (lockdown, TOS-2)
 
 POST_STATES: Final = (
     SCHEDULED,
@@ -38,11 +39,21 @@ POST_STATES: Final = (
     FAILED,
     CANCELLED,
     DISCONNECTED,
+    HELD,
 )
 
 #: States in which nothing more will happen without the creator acting.
 FINAL_STATES: Final = frozenset(
-    {PUBLISHED, SENT_TO_INBOX, FAILED, CANCELLED, DISCONNECTED, TRY_LATER, NEEDS_CONFIRMATION}
+    {
+        PUBLISHED,
+        SENT_TO_INBOX,
+        FAILED,
+        CANCELLED,
+        DISCONNECTED,
+        TRY_LATER,
+        NEEDS_CONFIRMATION,
+        HELD,
+    }
 )
 #: States in which a worker still has something to do.
 ACTIVE_STATES: Final = frozenset({QUEUED, PUBLISHING, PROCESSING})
@@ -53,7 +64,7 @@ WAITING_STATES: Final = (SCHEDULED, QUEUED)
 #: A job in one of these states starts (or goes on starting) the publish; else it tracks.
 STARTING_STATES: Final = (SCHEDULED, QUEUED, PUBLISHING)
 #: TikTok may hold a publish of the post: its answers (status, webhooks) apply.
-WITH_TIKTOK_STATES: Final = frozenset({PUBLISHING, PROCESSING, SENT_TO_INBOX})
+WITH_TIKTOK_STATES: Final = frozenset({PUBLISHING, PROCESSING, SENT_TO_INBOX, HELD})
 
 #: Every move a post may make; anything else is refused (`lifecycle.move`) or changes no row
 #: (the store's guarded statements).
@@ -62,8 +73,9 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
     NEW: frozenset({SCHEDULED, QUEUED}),
     # Rescheduled or re-confirmed by the creator, taken by a job, cancelled; a job that finds
     # the account disconnected (or the post gone wrong before any request) ends it.
-    SCHEDULED: frozenset({SCHEDULED, QUEUED, PUBLISHING, CANCELLED, DISCONNECTED, FAILED}),
-    QUEUED: frozenset({SCHEDULED, QUEUED, PUBLISHING, CANCELLED, DISCONNECTED, FAILED}),
+    # A lockdown holds every post that has not ended (TOS-2).
+    SCHEDULED: frozenset({SCHEDULED, QUEUED, PUBLISHING, CANCELLED, DISCONNECTED, FAILED, HELD}),
+    QUEUED: frozenset({SCHEDULED, QUEUED, PUBLISHING, CANCELLED, DISCONNECTED, FAILED, HELD}),
     # The init answered (tracking starts), or TikTok's answer arrived before tracking did
     # (a webhook during an upload), or the start ended: caps, changed settings, errors.
     PUBLISHING: frozenset(
@@ -76,13 +88,20 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
             DISCONNECTED,
             TRY_LATER,
             NEEDS_CONFIRMATION,
+            HELD,
         }
     ),
     # TikTok's answer: done, in the inbox, or one of its failures (fail_reason).
-    PROCESSING: frozenset({PUBLISHED, SENT_TO_INBOX, FAILED, CANCELLED, DISCONNECTED, TRY_LATER}),
+    PROCESSING: frozenset(
+        {PUBLISHED, SENT_TO_INBOX, FAILED, CANCELLED, DISCONNECTED, TRY_LATER, HELD}
+    ),
     # The creator confirms again (queued anew) or gives up.
     NEEDS_CONFIRMATION: frozenset({SCHEDULED, QUEUED, CANCELLED}),
     TRY_LATER: frozenset({SCHEDULED, QUEUED, CANCELLED}),
+    # Confirmed again after the lockdown (a publish TikTok already has is only followed, never
+    # sent twice: `start` tracks a confirmed attempt), or TikTok's word that it went out; a
+    # failure TikTok reports meanwhile (its pull was refused) leaves it held for the creator.
+    HELD: frozenset({SCHEDULED, QUEUED, CANCELLED, PUBLISHED, SENT_TO_INBOX}),
     # A draft the creator then posted from the TikTok app.
     SENT_TO_INBOX: frozenset({PUBLISHED}),
     PUBLISHED: frozenset(),

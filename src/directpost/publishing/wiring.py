@@ -19,20 +19,26 @@ from sqlalchemy.orm import Session, sessionmaker
 from directpost.config import Settings
 from directpost.media.storage import MediaStore, media_store_from_settings
 from directpost.publishing.budgets import Budgets, budgets_from_settings
+from directpost.publishing.gate import TikTokHooks
+from directpost.publishing.measures import MeasureRecorder
 from directpost.store.crypto import TokenCipher, token_cipher_from_settings
 from directpost.store.db import create_engine_from_settings, create_session_factory
-from directpost.tiktok import AsyncTikTokClient, AsyncTransport
+from directpost.tiktok import AsyncTikTokClient, AsyncTransport, RequestHooks
 
 #: Builds a new, unopened TikTok client (close it with `aclose()` or `async with`).
 TikTokClientFactory = Callable[[], AsyncTikTokClient]
 
 
 def tiktok_client_factory(
-    settings: Settings, *, transport: AsyncTransport | None = None
+    settings: Settings,
+    *,
+    transport: AsyncTransport | None = None,
+    hooks: RequestHooks | None = None,
 ) -> TikTokClientFactory:
     """Builds the library client from settings (the emulator's URLs when no credentials).
 
-    `transport` points it somewhere else (tests: the emulator in-process, a watching wrapper).
+    `transport` points it somewhere else (tests: the emulator in-process, a watching wrapper);
+    `hooks` see every request (the app's: the lockdown gate and DG-3's figures).
     """
 
     def make() -> AsyncTikTokClient:
@@ -42,6 +48,7 @@ def tiktok_client_factory(
             auth_base_url=settings.tiktok_auth_base_url,
             api_base_url=settings.tiktok_api_base_url,
             transport=transport,
+            hooks=hooks,
             # Callers retry themselves, each time through the shared budget (CAP-4); a retry
             # inside the client would spend requests the budget never saw (a 429 resent).
             max_retries=0,
@@ -60,8 +67,13 @@ class Services:
     cipher: TokenCipher
     #: Builds a TikTok client; a worker thread keeps one from job to job.
     tiktok_client_factory: TikTokClientFactory
+    #: Builds a client that a lockdown does not stop: only the lockdown's own revocations of
+    #: every stored token use it (`publishing.lockdown`).
+    revocation_client_factory: TikTokClientFactory
     budgets: Budgets
     media_store: MediaStore
+    #: The process's own measures (DG-3): every TikTok request, page timings.
+    measures: MeasureRecorder
     #: The one open client of a process that keeps one (the web app, see `with_tiktok_client`);
     #: None in a worker process, and in a web app that has no TikTok credentials.
     tiktok_client: AsyncTikTokClient | None = None
@@ -77,6 +89,7 @@ class Services:
         """Close the kept client and the database pool (the end of the process's life)."""
         if self.tiktok_client is not None:
             await self.tiktok_client.aclose()
+        self.measures.close()  # the measures not yet written, before the pool goes
         self.engine.dispose()
 
 
@@ -97,12 +110,23 @@ def build_services(
     }
     engine = create_engine_from_settings(settings, **pool)
     factory = create_session_factory(engine)
+    # Every client of the process passes the lockdown gate before each request (TOS-2).
+    # The recorder is told what TikTok answered to each (DG-3's figures, in memory).
+    recorder = MeasureRecorder(engine)
+    hooks = TikTokHooks(engine, observers=[recorder])
     return Services(
         settings=settings,
         engine=engine,
         factory=factory,
         cipher=token_cipher_from_settings(settings),
-        tiktok_client_factory=tiktok_client_factory(settings, transport=tiktok_transport),
+        tiktok_client_factory=tiktok_client_factory(
+            settings, transport=tiktok_transport, hooks=hooks
+        ),
+        # Counted like the rest, but never stopped by the gate: it is the lockdown's own.
+        revocation_client_factory=tiktok_client_factory(
+            settings, transport=tiktok_transport, hooks=TikTokHooks(None, observers=[recorder])
+        ),
         budgets=budgets_from_settings(settings, factory),
         media_store=media_store_from_settings(settings),
+        measures=recorder,
     )

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from directpost.config import Settings
-from directpost.publishing import pipeline
+from directpost.publishing import measures, pipeline
 from directpost.publishing.wiring import Services, build_services
 from directpost.store import posts as store
 from directpost.tiktok import AsyncTikTokClient, AsyncTransport
@@ -280,6 +280,7 @@ class Worker:
         for thread in runners:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._hand_back(self._take_pending())
+        measures.flush_all()  # what the jobs measured (DG-3): nobody closes these services
 
     def _take_pending(self) -> list[int]:
         taken: list[int] = []

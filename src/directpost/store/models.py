@@ -6,6 +6,8 @@ Each part that owns tables adds one line here, in the form `from directpost.stor
 from __future__ import annotations
 
 from directpost.store import accounts as accounts
+from directpost.store import lockdown as lockdown
+from directpost.store import measures as measures
 from directpost.store import posts as posts
 from directpost.store import uploads as uploads
 from directpost.store.base import Base as Base

@@ -34,6 +34,7 @@ from ._errors import (
     WebhookSignatureError,
     error_for,
 )
+from ._hooks import Exchange, RequestHooks
 from ._http import AsyncTransport, Transport
 from ._models import (
     NOT_GIVEN,
@@ -102,6 +103,7 @@ __all__ = [
     "ChunkPlan",
     "CreatorCannotPostError",
     "CreatorInfo",
+    "Exchange",
     "FileUploadSource",
     "InMemoryBudgetBackend",
     "InboxDeliveredEvent",
@@ -127,6 +129,7 @@ __all__ = [
     "PullFromUrlSource",
     "RateBudget",
     "RateLimitedError",
+    "RequestHooks",
     "RequestValidationError",
     "ScopeError",
     "ServerError",

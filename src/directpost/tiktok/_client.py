@@ -14,6 +14,7 @@ from typing import BinaryIO, Literal, Self, TypeVar
 from ._actions import Acquire, Sleep
 from ._budget import RateBudget
 from ._errors import TikTokError, TransportError
+from ._hooks import RequestHooks, exchange_of
 from ._http import AsyncHTTP, AsyncTransport, Response, SyncHTTP, Transport
 from ._models import (
     CreatorInfo,
@@ -52,6 +53,7 @@ class _Base:
         backoff: Backoff | None,
         clock: Callable[[], datetime],
         budget: RateBudget | None,
+        hooks: RequestHooks | None,
     ) -> None:
         if not client_key:
             raise ValueError("client_key is required (TikTok developer portal → your app)")
@@ -73,6 +75,7 @@ class _Base:
             budgeted=budget is not None,
         )
         self.budget = budget
+        self.hooks = hooks
         if backoff is None:
             # upload_file's own max_attempts bounds chunk retries, not retry_after's default.
             def chosen_upload(error: TikTokError, attempt: int) -> float | None:
@@ -145,7 +148,8 @@ class TikTokClient(_Base):
     Point it at the emulator with `auth_base_url`/`api_base_url`, or inject a `transport`.
     Idempotent calls are retried up to `max_retries` times; publish inits never are. With a
     `budget`, creator_info, inits and status fetches wait for the token's rate budget first.
-    Proxy settings from the environment are ignored; inject a `transport` to use a proxy.
+    With `hooks`, every request passes `before_request` (which may refuse it) and reports to
+    `after_request` (see `RequestHooks`). Proxy settings from the environment are ignored; inject a `transport` to use a proxy.
     """
 
     def __init__(
@@ -162,6 +166,7 @@ class TikTokClient(_Base):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = utc_now,
         budget: RateBudget | None = None,
+        hooks: RequestHooks | None = None,
     ) -> None:
         super().__init__(
             client_key=client_key,
@@ -172,6 +177,7 @@ class TikTokClient(_Base):
             backoff=backoff,
             clock=clock,
             budget=budget,
+            hooks=hooks,
         )
         self._http = SyncHTTP(timeout=timeout, transport=transport)
         self._sleep = sleep
@@ -205,11 +211,23 @@ class TikTokClient(_Base):
                     self.budget.acquire(step.key, step.family)
                     step = op.send(None)
                     continue
+                hooks = self.hooks
+                if hooks is not None:
+                    hooks.before_request(step.method, step.url)
+                    started = time.perf_counter()
                 try:
                     resp: Response = self._http.send(step)
                 except TransportError as exc:
+                    if hooks is not None:
+                        hooks.after_request(
+                            exchange_of(step.method, step.url, None, time.perf_counter() - started)
+                        )
                     step = op.throw(exc)
                 else:
+                    if hooks is not None:
+                        hooks.after_request(
+                            exchange_of(step.method, step.url, resp, time.perf_counter() - started)
+                        )
                     step = op.send(resp)
         except StopIteration as done:
             result: T = done.value
@@ -348,6 +366,7 @@ class AsyncTikTokClient(_Base):
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], datetime] = utc_now,
         budget: RateBudget | None = None,
+        hooks: RequestHooks | None = None,
     ) -> None:
         super().__init__(
             client_key=client_key,
@@ -358,6 +377,7 @@ class AsyncTikTokClient(_Base):
             backoff=backoff,
             clock=clock,
             budget=budget,
+            hooks=hooks,
         )
         self._http = AsyncHTTP(timeout=timeout, transport=transport)
         self._sleep = sleep
@@ -391,11 +411,23 @@ class AsyncTikTokClient(_Base):
                     await self.budget.acquire_async(step.key, step.family)
                     step = op.send(None)
                     continue
+                hooks = self.hooks
+                if hooks is not None:
+                    hooks.before_request(step.method, step.url)
+                    started = time.perf_counter()
                 try:
                     resp: Response = await self._http.send(step)
                 except TransportError as exc:
+                    if hooks is not None:
+                        hooks.after_request(
+                            exchange_of(step.method, step.url, None, time.perf_counter() - started)
+                        )
                     step = op.throw(exc)
                 else:
+                    if hooks is not None:
+                        hooks.after_request(
+                            exchange_of(step.method, step.url, resp, time.perf_counter() - started)
+                        )
                     step = op.send(resp)
         except StopIteration as done:
             result: T = done.value

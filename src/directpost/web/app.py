@@ -23,6 +23,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from directpost.config import Settings, get_settings
+from directpost.publishing.gate import LockdownActive
 from directpost.publishing.wiring import build_services
 from directpost.store.crypto import session_secret_from_settings
 from directpost.tiktok import AsyncTransport
@@ -158,6 +159,20 @@ def create_app(
             return RedirectResponse("/accounts?need=account", status_code=303)
         return JSONResponse(
             {"detail": _("Connect a TikTok account first (Accounts page).")}, status_code=409
+        )
+
+    @app.exception_handler(LockdownActive)
+    async def _locked_down(request: Request, exc: LockdownActive) -> Response:
+        # The operator stopped all traffic to TikTok (TOS-2): this request needed TikTok.
+        return _error_page(
+            request,
+            status=503,
+            heading=_("Publishing to TikTok is paused"),
+            message=_(
+                "The operator of this app has stopped all traffic to TikTok for now, so nothing "
+                "was sent. Your posts and uploads are kept. Come back later: once publishing "
+                "is back, sign in with TikTok again."
+            ),
         )
 
     @app.exception_handler(ClientDisconnect)

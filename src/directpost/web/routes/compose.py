@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -290,8 +291,20 @@ async def compose_page(request: Request, services: ServicesDep, upload: str = ""
     """The Post page, built from a creator_info fetched for this render (UX-1).
 
     One trip to a worker thread reads the person, the upload and the caps and spends the
-    creator_info budget; then TikTok is asked, holding no database connection.
+    creator_info budget; then TikTok is asked, holding no database connection. Its render
+    time is measured in memory (DG-3: the operator page's Post page latency).
     """
+    started = time.perf_counter()
+    outcome = "not_rendered"  # sent to sign in, or to connect an account
+    try:
+        response = await _compose_page(request, services, upload)
+        outcome = "ok" if response.status_code == 200 else f"http_{response.status_code}"
+        return response
+    finally:
+        services.measures.record("page", "compose", time.perf_counter() - started, outcome)
+
+
+async def _compose_page(request: Request, services: Services, upload: str) -> Response:
     reads = await _reads(request, services, upload_id=upload, snapshot_of=None)
     try:
         creator = await _creator_info_now(request, services, reads)

@@ -10,7 +10,8 @@ session, or `Authorization: Bearer` for scripts; compared in constant time) sees
 - whether the TikTok app is audited, and what that means (SELF_ONLY, the creator cap: CAP-1);
 - the kinds of database, job queue, rate budgets and media storage in use (never their URLs);
 - DG-3 figures from the database: posts by state in the last 24 h, success rate, median time
-  to final. Aggregates only, nothing about any one person.
+  to final; and charts over the last hour, day or week (`?window=`, `web.operator_charts`).
+  Aggregates only, nothing about any one person.
 """
 
 from __future__ import annotations
@@ -26,11 +27,20 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.engine import make_url
 
 from directpost.config import Settings
+from directpost.publishing.lockdown import lift, lock_down
 from directpost.rules import creator_cap
 from directpost.store import posts as post_store
 from directpost.store.base import utcnow
+from directpost.store.lockdown import LockdownView, recent_lockdowns
 from directpost.web.deps import DbSession, ServicesDep, release_connection
 from directpost.web.i18n import _
+from directpost.web.operator_charts import (
+    DEFAULT_WINDOW,
+    OperatorCharts,
+    operator_charts,
+    window_links,
+    window_name,
+)
 from directpost.web.security import require_csrf
 from directpost.web.templating import render
 
@@ -186,19 +196,25 @@ def _fmt_seconds(value: float | None) -> str:
 
 
 @router.get("/operator", response_model=None)
-async def operator_page(request: Request, services: ServicesDep, db: DbSession) -> Response:
+async def operator_page(
+    request: Request, services: ServicesDep, db: DbSession, window: str = DEFAULT_WINDOW
+) -> Response:
     settings = services.settings
     token = _enabled_token(settings)
     if not _is_operator(request, token):
         await run_in_threadpool(release_connection, db)
         return render(request, "operator/sign_in.html", {"message": ""}, status_code=401)
+    chosen = window_name(window)
 
-    def figures() -> post_store.OperatorFigures:
+    def figures() -> tuple[post_store.OperatorFigures, OperatorCharts, list[LockdownView]]:
+        services.measures.flush()  # this process's latest minutes too (DG-3)
         found = post_store.operator_figures(db, now=utcnow())
+        charts = operator_charts(db, window=chosen, now=utcnow())
+        lockdowns = recent_lockdowns(db)
         release_connection(db)
-        return found
+        return found, charts, lockdowns
 
-    found = await run_in_threadpool(figures)
+    found, charts, lockdowns = await run_in_threadpool(figures)
     rate = found.success_rate
     return render(
         request,
@@ -211,6 +227,10 @@ async def operator_page(request: Request, services: ServicesDep, db: DbSession) 
             "success_rate": "—" if rate is None else f"{rate * 100:.1f} %",
             "median_to_final": _fmt_seconds(found.median_seconds_to_final),
             "labels": _state_labels(),
+            "charts": charts,
+            "windows": window_links(),
+            "lockdowns": lockdowns,
+            "lockdown": next((item for item in lockdowns if item.active), None),
         },
     )
 
@@ -240,3 +260,36 @@ def operator_sign_out(request: Request, services: ServicesDep) -> Response:
     _enabled_token(services.settings)
     request.session.pop(OPERATOR_SESSION_KEY, None)
     return RedirectResponse("/", status_code=303)
+
+
+def _operator_or_404(request: Request, settings: Settings) -> None:
+    """Actions answer only to the operator (404 without a token, 401 without proof)."""
+    if not _is_operator(request, _enabled_token(settings)):
+        raise HTTPException(status_code=401, detail=_("Sign in on the operator page first."))
+
+
+def _who(request: Request) -> str:
+    client = request.client.host if request.client else "unknown"
+    return f"operator page ({client})"
+
+
+@router.post("/operator/lockdown", response_model=None)
+async def operator_lockdown(
+    request: Request, services: ServicesDep, reason: str = Form(""), sure: str = Form("")
+) -> Response:
+    """TOS-2 from the page: the same use case as `directpost lockdown`."""
+    _operator_or_404(request, services.settings)
+    if sure != "yes":
+        raise HTTPException(
+            status_code=400,
+            detail=_("Tick the box to confirm the lockdown; nothing was changed."),
+        )
+    await lock_down(services, by=_who(request), reason=reason.strip()[:500])
+    return RedirectResponse("/operator#lockdown", status_code=303)
+
+
+@router.post("/operator/lockdown/lift", response_model=None)
+async def operator_lift_lockdown(request: Request, services: ServicesDep) -> Response:
+    _operator_or_404(request, services.settings)
+    await run_in_threadpool(lift, services, by=_who(request))
+    return RedirectResponse("/operator#lockdown", status_code=303)
