@@ -19,6 +19,7 @@ from sqlalchemy import Engine, event
 
 from directpost.publishing import pipeline, states
 from directpost.publishing.budgets import DatabaseBudgetBackend
+from tests.fixtures.gate import gate_reads
 from tests.publishing.harness import Bench
 
 pytestmark = pytest.mark.anyio
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.anyio
 def counted(engine: Engine) -> Iterator[dict[str, int]]:
     """Commits and statements made by this thread (the app server shares the engine)."""
     me = threading.get_ident()
-    seen = {"commits": 0, "statements": 0, "gate_reads": 0}
+    seen = {"commits": 0, "statements": 0}
 
     def on_commit(conn: Any) -> None:
         if threading.get_ident() == me:
@@ -36,9 +37,7 @@ def counted(engine: Engine) -> Iterator[dict[str, int]]:
 
     def on_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if threading.get_ident() == me:
-            # The lockdown gate's read before each TikTok request (TOS-2), counted apart.
-            key = "gate_reads" if statement.startswith("SELECT 1 FROM lockdowns") else "statements"
-            seen[key] += 1
+            seen["statements"] += 1
 
     event.listen(engine, "commit", on_commit)
     event.listen(engine, "before_cursor_execute", on_statement)
@@ -50,7 +49,7 @@ def counted(engine: Engine) -> Iterator[dict[str, int]]:
 
 
 async def test_a_start_by_pull_costs_four_transactions_budgets_included_cap_4(
-    bench: Bench,
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert isinstance(bench.ctx.budgets.backend, DatabaseBudgetBackend)
     creator = await bench.creator_facts("demo-public")
@@ -58,7 +57,7 @@ async def test_a_start_by_pull_costs_four_transactions_budgets_included_cap_4(
         "demo-public", creator, media=bench.media_video(), privacy_level="SELF_ONLY"
     )
     engine = bench.ctx.factory.kw["bind"]
-    with counted(engine) as seen:
+    with counted(engine) as seen, gate_reads(monkeypatch) as reads:
         await pipeline.advance(bench.ctx, post_id)
     assert bench.post(post_id).state in {states.PROCESSING, states.PUBLISHED}
     # The budgets were spent (CAP-4) inside those transactions, not beside them.
@@ -71,4 +70,4 @@ async def test_a_start_by_pull_costs_four_transactions_budgets_included_cap_4(
     assert seen["statements"] <= 18, seen
     # One read of the lockdown switch before each of the start's two requests (creator_info,
     # the init): no more, and none skipped.
-    assert seen["gate_reads"] == 2, seen
+    assert reads == [False, False]
