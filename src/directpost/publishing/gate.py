@@ -1,14 +1,14 @@
 """The gate every TikTok request of the app passes (TOS-2), and the observers that watch them.
 
 `TikTokHooks` is the `RequestHooks` the composition root gives every TikTok client it builds:
-before each request it reads the lockdown switch in the database (`store.lockdown.is_locked`)
+before each request it reads the lockdown switch in the database (`store.lockdown.SwitchReader`)
 and refuses with `LockdownActive` when it is on, so a lockdown started by any process on any
 machine stops every `serve` and `worker` process at their very next request, mid-job included.
 After each request it tells its observers what TikTok answered (DG-3's figures).
 
-The read is synchronous on the caller's thread, the event loop's too: it is one indexed read of
-a table of a few rows on a pooled connection, cheaper than the thread hop that would avoid it,
-and a lockdown must not wait for a cache to expire.
+The read is synchronous on the caller's thread, the event loop's too: one indexed read of a
+table of a few rows on the thread's own connection (`store.lockdown.SwitchReader`), cheaper than
+the thread hop that would avoid it, and a lockdown must not wait for a cache to expire.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 
-from directpost.store.lockdown import is_locked
+from directpost.store.lockdown import SwitchReader
 from directpost.tiktok import Exchange
 
 
@@ -47,13 +47,18 @@ class TikTokHooks:
         observers: Sequence[ExchangeObserver] = (),
     ) -> None:
         #: None: no gate (the lockdown command itself, which revokes the tokens).
-        self._engine = engine
+        self._switch = SwitchReader(engine) if engine is not None else None
         self._observers = tuple(observers)
 
     def before_request(self, method: str, url: str) -> None:
-        if self._engine is not None and is_locked(self._engine):
+        if self._switch is not None and self._switch.locked():
             raise LockdownActive()
 
     def after_request(self, exchange: Exchange) -> None:
         for observer in self._observers:
             observer.after_request(exchange)
+
+    def close(self) -> None:
+        """Close the switch reader's connections (the end of the process's services)."""
+        if self._switch is not None:
+            self._switch.close()

@@ -1,7 +1,7 @@
 """The lockdown switch (TOS-2): one row per lockdown, the open one stops all traffic to TikTok.
 
 A lockdown is a row with no `lifted_at`. Every process reads it before every TikTok request
-(`is_locked`: one indexed read on a table of a handful of rows), so a lockdown started on one
+(`SwitchReader`: one indexed read on a table of a handful of rows), so a lockdown started on one
 machine stops the others at their next request. Rows are never deleted: the history of who
 stopped the app and who brought it back is the record the operator page shows (and a purge
 keeps: it holds no TikTok information).
@@ -9,8 +9,12 @@ keeps: it holds no TikTok information).
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Engine, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -65,22 +69,91 @@ def _view(row: Lockdown) -> LockdownView:
 _IS_LOCKED = "SELECT 1 FROM lockdowns WHERE lifted_at IS NULL LIMIT 1"
 
 
-def is_locked(engine: Engine) -> bool:
-    """Whether a lockdown is on now: the read before every TikTok request.
+class SwitchReader:
+    """Reads the switch before every TikTok request, on a connection of its own per thread.
 
-    Straight through the pool's DBAPI connection, no ORM or Core statement: it runs before each
-    request of every process, and this way costs a fifth of a Core `execute` (17 µs against
-    90-120 µs on SQLite, measured); the connection goes back to the pool at once."""
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(_IS_LOCKED)
-            return cursor.fetchone() is not None
-        finally:
-            cursor.close()
-    finally:
+    Not through the pool: under load every pooled connection may be lent to a request's reads,
+    and the gate, which runs on the event loop's thread too, would then wait for one (a busy
+    Post page stalled the loop so). Each thread keeps one DBAPI connection in autocommit, so a
+    read holds no transaction open (no snapshot kept on PostgreSQL, no WAL checkpoint held back
+    on SQLite) and costs one statement: microseconds on SQLite, one round trip on PostgreSQL.
+    A connection the server dropped is replaced once; a database that is down raises, and no
+    request leaves (fail closed). The connections of threads that ended are closed when the
+    next one opens, and all of them by `close()` or when the reader is collected."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        #: thread ident -> (the thread, its connection)
+        self._held: dict[int, tuple[threading.Thread, Any]] = {}
+        self._finalizer = weakref.finalize(self, _close_all, self._held, self._lock)
+
+    def locked(self) -> bool:
+        """Whether a lockdown is on now."""
+        error: type[Exception] = self._engine.dialect.loaded_dbapi.Error
+        for attempt in (1, 2):
+            connection = self._connection()
+            try:
+                cursor = connection.cursor()
+                try:
+                    cursor.execute(_IS_LOCKED)
+                    return cursor.fetchone() is not None
+                finally:
+                    cursor.close()
+            except error:
+                self._forget(connection)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        """Close every connection the reader holds (the end of the process's services)."""
+        self._finalizer()
+
+    def _connection(self) -> Any:
+        me = threading.current_thread()
+        with self._lock:
+            held = self._held.get(me.ident or 0)
+            if held is not None and held[0] is me:
+                return held[1]
+            for ident, (thread, connection) in list(self._held.items()):
+                if not thread.is_alive():
+                    del self._held[ident]
+                    _close_quietly(connection)
+            pooled = self._engine.raw_connection()
+            pooled.detach()  # this thread's own from now on, never lent to anyone else
+            connection = pooled.dbapi_connection
+            assert connection is not None  # a checked-out connection always has one
+            self._engine.dialect.set_isolation_level(connection, "AUTOCOMMIT")
+            self._held[me.ident or 0] = (me, connection)
+            return connection
+
+    def _forget(self, connection: Any) -> None:
+        with self._lock:
+            for ident, (_thread, held) in list(self._held.items()):
+                if held is connection:
+                    del self._held[ident]
+        _close_quietly(connection)
+
+
+def _close_quietly(connection: Any) -> None:
+    with contextlib.suppress(Exception):  # already broken: closing it is all that is left
         connection.close()
+
+
+def _close_all(held: dict[int, tuple[threading.Thread, Any]], lock: threading.Lock) -> None:
+    with lock:
+        connections = [connection for _thread, connection in held.values()]
+        held.clear()
+    for connection in connections:
+        _close_quietly(connection)
+
+
+def is_locked(engine: Engine) -> bool:
+    """Whether a lockdown is on now (one read on a pooled connection: for commands and pages;
+    the gate before each TikTok request uses a `SwitchReader`)."""
+    with engine.connect() as connection:
+        return connection.exec_driver_sql(_IS_LOCKED).first() is not None
 
 
 def active_lockdown(session: Session) -> LockdownView | None:
