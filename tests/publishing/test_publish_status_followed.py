@@ -49,8 +49,10 @@ async def test_webhooks_alone_follow_a_post_to_final_and_its_page_shows_each_ste
     assert first["state"] == states.PROCESSING and first["final"] is False
 
     deadline = time.monotonic() + 30
-    while not _shown(bench, post_id)["final"]:  # no job runs: only webhooks can move it
-        assert time.monotonic() < deadline, _shown(bench, post_id)
+    # No job runs: only webhooks can move it. TikTok sends the post's id in a later event
+    # (post.publish.publicly_available) than the one that makes it final: wait for both.
+    while not (shown := _shown(bench, post_id))["final"] or not shown["post_ids"]:
+        assert time.monotonic() < deadline, shown
         await asyncio.sleep(0.1)
     last = _shown(bench, post_id)
     assert last["state"] == states.PUBLISHED and last["post_ids"], last
