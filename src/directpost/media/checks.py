@@ -218,20 +218,26 @@ def check_photo_set(count: int) -> list[MediaProblem]:
 
 
 def inspect_video(
-    source: MediaSource, *, max_duration_s: int | None
+    source: MediaSource, *, max_duration_s: int | None, name: str | None = None
 ) -> tuple[VideoProbe | None, list[MediaProblem]]:
-    """Probe and check a video in one step; an unreadable file becomes a problem, not an error."""
+    """Probe and check a video in one step; an unreadable file becomes a problem, not an error.
+
+    `name`: the file's name as the creator knows it, for the messages (an opened file's own
+    name is where the server stores it)."""
     try:
-        probe = probe_video(source)
+        probe = probe_video(source, name=name)
     except MediaProbeError as exc:
         return None, [MediaProblem("video_unreadable", str(exc))]
     return probe, check_video(probe, max_duration_s=max_duration_s)
 
 
-def inspect_photo(source: MediaSource) -> tuple[ImageProbe | None, list[MediaProblem]]:
-    """Probe and check a photo in one step; an unreadable file becomes a problem, not an error."""
+def inspect_photo(
+    source: MediaSource, *, name: str | None = None
+) -> tuple[ImageProbe | None, list[MediaProblem]]:
+    """Probe and check a photo in one step; an unreadable file becomes a problem, not an error
+    (`name` as in `inspect_video`)."""
     try:
-        probe = probe_image(source)
+        probe = probe_image(source, name=name)
     except MediaProbeError as exc:
         return None, [MediaProblem("photo_unreadable", str(exc))]
     return probe, check_photo(probe)

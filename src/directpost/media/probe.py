@@ -132,13 +132,13 @@ def _read_head(source: MediaSource, count: int) -> bytes:
     return head
 
 
-def probe_video(source: MediaSource) -> VideoProbe:
+def probe_video(source: MediaSource, *, name: str | None = None) -> VideoProbe:
     """Read a video's container, codec, size, frame rate, duration and whether it has sound.
 
     Raises `MediaProbeError` when the file is empty, is not a video, is damaged or incomplete,
     or has no picture.
     """
-    name = _name_of(source)
+    name = name or _name_of(source)  # the creator's file name, never where it is stored
     size = _size_of(source)
     if size == 0:
         raise MediaProbeError(
@@ -195,12 +195,12 @@ def probe_video(source: MediaSource) -> VideoProbe:
     )
 
 
-def probe_image(source: MediaSource) -> ImageProbe:
+def probe_image(source: MediaSource, *, name: str | None = None) -> ImageProbe:
     """Read a still image's format, size in pixels and size in bytes.
 
     Raises `MediaProbeError` when the file is empty, not an image, or damaged.
     """
-    name = _name_of(source)
+    name = name or _name_of(source)  # the creator's file name, never where it is stored
     size = _size_of(source)
     if size == 0:
         raise MediaProbeError(

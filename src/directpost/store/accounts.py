@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol, cast
 from sqlalchemy import CursorResult, ForeignKey, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
+from directpost.store import person_data
 from directpost.store.base import Base, UTCDateTime, utcnow
 from directpost.store.crypto import TokenCipher
 
@@ -277,11 +278,15 @@ def forget_tokens(session: Session, *, account_id: int, status: AccountStatus) -
 
 
 def delete_person(session: Session, *, person_id: int) -> None:
-    """Delete the person and, through ON DELETE CASCADE, everything that hangs off them."""
+    """Delete the person and, through ON DELETE CASCADE, everything that hangs off them; then
+    the rows that name their accounts by open_id (`store.person_data`)."""
+    open_ids = [a.open_id for a in list_accounts(session, person_id=person_id)]
     person = session.get(Person, person_id)
     if person is not None:
         session.delete(person)
         session.flush()
+    for statement in person_data.delete_open_id_rows(Base.metadata.sorted_tables, open_ids):
+        session.execute(statement)
 
 
 def reencrypt_tokens(session: Session, *, cipher: TokenCipher) -> int:
@@ -313,20 +318,30 @@ def _exportable(value: Any) -> Any:
 def export_person_data(session: Session, *, person_id: int) -> dict[str, Any]:
     """Everything stored about the person, as JSON-ready data, without any secret.
 
-    Walks every table of the shared metadata that hangs off the person (`person_id`) or off
-    one of their accounts (`account_id`), so tables added by other parts are exported too.
+    Walks every table of the shared metadata that hangs off the person (`person_id`), off one
+    of their accounts (`account_id`) or names one of them by open_id (`store.person_data`), so
+    tables added by other parts are exported too.
     """
-    account_ids = [a.id for a in list_accounts(session, person_id=person_id)]
+    linked = list_accounts(session, person_id=person_id)
+    account_ids = [a.id for a in linked]
+    open_ids = [a.open_id for a in linked]
     out: dict[str, Any] = {}
     for table in Base.metadata.sorted_tables:
-        names = set(table.c.keys())
-        if table.name == "people":
+        relation = person_data.classify(table)
+        if relation == "person":
             where = table.c.id == person_id
-        elif table.name == "tiktok_accounts" or "person_id" in names:
+        elif relation == "person_id":
             where = table.c.person_id == person_id
-        elif "account_id" in names:
+        elif relation == "account_id":
             where = table.c.account_id.in_(account_ids)
-        else:
+        elif relation == "upload_id":
+            uploads = Base.metadata.tables["uploads"]
+            where = table.c.upload_id.in_(
+                select(uploads.c.id).where(uploads.c.person_id == person_id)
+            )
+        elif relation == "open_id":
+            where = person_data.open_id_rows(table, open_ids)
+        else:  # posts' own rows come with each post's history (`export_posts`)
             continue
         columns = [
             c for c in table.c if not any(marker in c.name for marker in _SECRET_COLUMN_MARKERS)

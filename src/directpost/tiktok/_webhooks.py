@@ -130,6 +130,8 @@ def parse_event(payload: bytes) -> WebhookEvent:
         return UnknownEvent(**base)
     except (ValueError, TypeError, KeyError) as exc:
         raise ValueError(f"not a TikTok webhook event: {exc}") from exc
+    except RecursionError as exc:  # nested deeper than any event: refused, not a crash
+        raise ValueError("not a TikTok webhook event: nested too deeply") from exc
 
 
 def _digest(payload: bytes, secret: str, timestamp: str) -> str:

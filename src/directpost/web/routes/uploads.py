@@ -50,9 +50,10 @@ _PREVIEW_TYPES = frozenset(limits.VIDEO_MIME_TYPES.values()) | frozenset(
 class AnnouncedFile(BaseModel):
     """A file the browser is about to send."""
 
-    name: str = Field(min_length=1, max_length=1000)
+    # No NUL character: no file system or database stores one (PostgreSQL refuses it).
+    name: str = Field(min_length=1, max_length=1000, pattern=r"^[^\x00]+$")
     size: int = Field(ge=0)
-    type: str = Field(default="", max_length=200)
+    type: str = Field(default="", max_length=200, pattern=r"^[^\x00]*$")
 
 
 class NewUploadBody(BaseModel):
@@ -220,7 +221,9 @@ def _check_video(store: MediaStore, upload_file: UploadFile) -> tuple[dict[str, 
     with store.open_binary(upload_file.storage_key) as handle:
         # The creator's own maximum is checked against a fresh creator_info on every render of
         # the Post page (UX-1c); here only TikTok's general limits apply.
-        probe, problems = checks.inspect_video(handle, max_duration_s=None)
+        probe, problems = checks.inspect_video(
+            handle, max_duration_s=None, name=upload_file.filename
+        )
     facts = dataclasses.asdict(probe) if probe else {}
     if probe is not None and probe.container in limits.VIDEO_MIME_TYPES:
         upload_file.content_type = limits.VIDEO_MIME_TYPES[probe.container]
@@ -231,7 +234,7 @@ def _check_photo(
     store: MediaStore, upload_file: UploadFile, number: int
 ) -> tuple[dict[str, Any], list[str]]:
     with store.open_binary(upload_file.storage_key) as handle:
-        probe, problems = checks.inspect_photo(handle)
+        probe, problems = checks.inspect_photo(handle, name=upload_file.filename)
     facts = dataclasses.asdict(probe) if probe else {}
     if probe is not None and probe.format in limits.PHOTO_MIME_TYPES:
         upload_file.content_type = limits.PHOTO_MIME_TYPES[probe.format]
