@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, delete, select
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from directpost.store.base import Base, UTCDateTime, utcnow
@@ -197,6 +197,25 @@ def delete_upload(session: Session, *, person_id: int, upload_id: str) -> list[s
     session.delete(upload)
     session.flush()
     return keys
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """A person's uploads still receiving bytes: how many, and the bytes they announced."""
+
+    uploads: int
+    announced_bytes: int
+
+
+def in_flight(session: Session, *, person_id: int) -> InFlight:
+    """What the person has announced and not finished (the upload quota counts these)."""
+    count, total = session.execute(
+        select(func.count(func.distinct(Upload.id)), func.coalesce(func.sum(UploadFile.size), 0))
+        .select_from(Upload)
+        .join(UploadFile, UploadFile.upload_id == Upload.id)
+        .where(Upload.person_id == person_id, Upload.state == "receiving")
+    ).one()
+    return InFlight(int(count), int(total))
 
 
 def stale_uploads(session: Session, *, now: datetime | None = None) -> list[Upload]:

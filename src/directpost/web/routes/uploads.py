@@ -41,6 +41,11 @@ router = APIRouter(prefix="/uploads", tags=["uploads"], dependencies=[Depends(re
 
 #: The largest chunk one request may carry (the browser sends 8 MiB).
 MAX_CHUNK_BYTES = 64 * 1024 * 1024
+#: A person's quota of unfinished uploads: how many at once, and the bytes they may announce
+#: (two of TikTok's largest videos). Announced bytes count, not received ones: an announcement
+#: is a promise of disk the server must be able to keep.
+MAX_OPEN_UPLOADS = 5
+MAX_BYTES_IN_FLIGHT = 2 * limits.VIDEO_MAX_BYTES
 #: MIME types the preview may be served as (anything else is sent as bytes to download).
 _PREVIEW_TYPES = frozenset(limits.VIDEO_MIME_TYPES.values()) | frozenset(
     limits.PHOTO_MIME_TYPES.values()
@@ -86,6 +91,8 @@ def _own_file(
 
 
 def _received(store: MediaStore, upload_file: UploadFile) -> int:
+    if upload_file.upload.state in ("ready", "rejected"):
+        return upload_file.size  # all of it arrived (a rejected file's bytes are gone since)
     if upload_file.storage_key and store.stat(upload_file.storage_key) is not None:
         return upload_file.size
     held = store.upload_size(upload_store.storage_key(upload_file.upload_id, upload_file.id))
@@ -148,6 +155,19 @@ def create_upload(
     problems = _announce_problems(body)
     if problems:
         return _problem(422, " ".join(problems), problems=problems)
+    busy = upload_store.in_flight(db, person_id=person.id)
+    announced = sum(f.size for f in body.files)
+    if busy.uploads >= MAX_OPEN_UPLOADS or busy.announced_bytes + announced > MAX_BYTES_IN_FLIGHT:
+        message = _(
+            "You have %(count)d uploads in progress (%(gb).1f GB announced); at most %(max)d and "
+            "%(cap).0f GB may be in progress at once. Finish or remove one, then try again."
+        ) % {
+            "count": busy.uploads,
+            "gb": busy.announced_bytes / 1e9,
+            "max": MAX_OPEN_UPLOADS,
+            "cap": MAX_BYTES_IN_FLIGHT / 1e9,
+        }
+        return _problem(429, message, problems=[message])
     view = getattr(request.state, "person_view", None)
     account_id = view.active_account.id if view and view.active_account else None
     upload = upload_store.create_upload(
@@ -260,6 +280,11 @@ def finish(upload: Upload, store: MediaStore) -> None:
         else []
     )
     upload_store.record_checks(upload, results=results, problems=set_problems)
+    if upload.state == "rejected":
+        # Nothing of a rejected upload can be posted: its bytes go now, its words stay.
+        for upload_file in upload.files:
+            store.delete(upload_file.storage_key)
+            upload_file.storage_key = ""
 
 
 @router.post("/{upload_id}/finish")
