@@ -34,16 +34,14 @@ from tests.fixtures.emulator import EmulatorHandle
 from tests.fixtures.environment import child_environment
 from tests.fixtures.media_files import make_video
 from tests.fixtures.post_states import seed_state
+from tests.fixtures.s3 import moto_endpoint, new_bucket, s3_env
 from tests.publishing.harness import Bench, build_bench
 
 pytestmark = pytest.mark.anyio
 
+__all__ = ["moto_endpoint", "s3_env"]  # the shared S3 server's fixtures, used by name below
+
 KEPT = {"alembic_version", "lockdowns", "measures"}
-S3_ENV = {
-    "AWS_ACCESS_KEY_ID": "directpost-test",
-    "AWS_SECRET_ACCESS_KEY": "directpost-test-secret",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
 
 
 # --- the world ---------------------------------------------------------------------------------
@@ -60,36 +58,19 @@ def local_bench(emulator_server: EmulatorHandle, tmp_path: Path) -> Iterator[Ben
     yield from _bench(emulator_server, tmp_path)
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """A real S3-compatible server (moto's) on loopback, as tests/media/conftest.py starts it."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
 def s3_bench(
     emulator_server: EmulatorHandle,
     tmp_path: Path,
-    s3_endpoint: str,
-    monkeypatch: pytest.MonkeyPatch,
+    moto_endpoint: str,
+    s3_env: dict[str, str],
 ) -> Iterator[Bench]:
-    import boto3
-
-    for name, value in S3_ENV.items():
-        monkeypatch.setenv(name, value)
-    bucket = f"purge-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=bucket)
+    bucket = new_bucket(moto_endpoint, "purge")
     yield from _bench(
         emulator_server,
         tmp_path,
         media_storage_url=f"s3://{bucket}/media",
-        s3_endpoint_url=s3_endpoint,
+        s3_endpoint_url=moto_endpoint,
     )
 
 

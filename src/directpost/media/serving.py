@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import PurePosixPath
 
@@ -27,6 +28,7 @@ from directpost.media.storage import MediaStore, StoredObject
 __all__ = [
     "ByteRange",
     "content_type_for",
+    "http_date",
     "media_response",
     "parse_range",
     "serve_media",
@@ -90,6 +92,21 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     return ByteRange(start, end)
 
 
+def http_date(moment: datetime) -> str:
+    """`moment` as an HTTP date (`Wed, 02 Dec 2026 11:25:03 GMT`).
+
+    Stores hand out aware datetimes in whatever time zone their library chose (botocore's
+    `LastModified` carries dateutil's `tzutc()`, which `format_datetime(usegmt=True)` refuses:
+    every pull from S3 answered 500), so the moment is converted to `datetime.UTC` here, where
+    the header is made; a naive one is taken as UTC, as the stores write them.
+    """
+    return format_datetime(_as_utc(moment), usegmt=True)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _if_range_holds(header: str | None, found: StoredObject) -> bool:
     """A Range only applies if If-Range (when sent) still names these exact bytes."""
     if not header:
@@ -98,7 +115,9 @@ def _if_range_holds(header: str | None, found: StoredObject) -> bool:
     if value.startswith(("W/", '"')):
         return value == found.etag  # strong comparison: weak tags never match
     try:
-        return parsedate_to_datetime(value) >= found.last_modified.replace(microsecond=0)
+        # A date without a zone (an obsolete form) is GMT, as every HTTP date is.
+        given = _as_utc(parsedate_to_datetime(value))
+        return given >= _as_utc(found.last_modified).replace(microsecond=0)
     except (TypeError, ValueError):
         return False
 
@@ -129,7 +148,7 @@ def media_response(
     base = {
         "accept-ranges": "bytes",
         "etag": found.etag,
-        "last-modified": format_datetime(found.last_modified, usegmt=True),
+        "last-modified": http_date(found.last_modified),
         "content-type": content_type or content_type_for(filename or found.key),
         # Per-attempt URLs expire: nothing may keep a copy, and nothing may alter the bytes.
         "cache-control": "private, no-store, no-transform",
