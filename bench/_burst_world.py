@@ -146,8 +146,11 @@ class World:
         database_url: str,
         redis_url: str,
         transfer_mode: str,
+        s3_endpoint: str = "",
     ) -> None:
         self.data_dir = data_dir
+        #: With an S3 endpoint, the media store is a bucket there (every process's credentials).
+        self.s3_env = S3_ENV if s3_endpoint else {}
         self.log = (data_dir / "processes.log").open("ab")
         emulator_url = f"http://127.0.0.1:{free_port()}"
         app_port = free_port()
@@ -169,6 +172,8 @@ class World:
             database_url=database_url,
             budget_url=redis_url,
             transfer_mode=transfer_mode,
+            media_storage_url=f"s3://{S3_BUCKET}/{data_dir.name}" if s3_endpoint else "",
+            s3_endpoint_url=s3_endpoint,
         )
         self.emulator_url = emulator_url
         self.emulator = self._spawn(
@@ -213,7 +218,7 @@ class World:
         self.person_id: int | None = None
 
     def _env(self) -> dict[str, str]:
-        return child_environment(self.settings)
+        return child_environment(self.settings, **self.s3_env)
 
     def _spawn(self, *command: str) -> subprocess.Popen[bytes]:
         # Logs go to a file in the round's folder (the tail is printed if the round fails).
@@ -460,6 +465,47 @@ class DueMoment:
             raise LeadTooShort(self.lead_s, -left)
         time.sleep(left)
         return self.monotonic
+
+
+#: The bucket of the S3 rounds, and the credentials every process uses with the local server.
+S3_BUCKET = "directpost-bench"
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "directpost-bench",
+    "AWS_SECRET_ACCESS_KEY": "directpost-bench-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@contextlib.contextmanager
+def s3_server() -> Iterator[str]:
+    """An S3-compatible server on loopback (moto's, in its own process, so its CPU is not the
+    benchmark's), with the bucket made; yields its URL."""
+    import boto3
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **S3_ENV},
+    )
+    try:
+        wait_until_answers(url + "/", process=server)
+        boto3.client("s3", endpoint_url=url, **_boto_credentials()).create_bucket(Bucket=S3_BUCKET)
+        os.environ.update(S3_ENV)  # this process's own store (the batch's video) too
+        yield url
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _boto_credentials() -> dict[str, str]:
+    return {
+        "aws_access_key_id": S3_ENV["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": S3_ENV["AWS_SECRET_ACCESS_KEY"],
+        "region_name": S3_ENV["AWS_DEFAULT_REGION"],
+    }
 
 
 @contextlib.contextmanager

@@ -71,6 +71,7 @@ from bench._burst_world import (  # noqa: E402
     duplicates_and_missing,
     final_at_tiktok,
     make_video,
+    s3_server,
 )
 
 INIT_WINDOW_S = 60.0
@@ -126,7 +127,8 @@ def burst(size: str, source: str, args: argparse.Namespace, video: Path, tmp: Pa
     ):
         print(
             f"-- round: {size} ({database_url.split('@')[-1] or 'SQLite'}, also the queue; budgets "
-            f"{'Redis' if redis_url else 'in the database'}), {source}",
+            f"{'Redis' if redis_url else 'in the database'}), {source}"
+            f"{', media on S3 (moto)' if args.s3_endpoint else ''}",
             flush=True,
         )
         world = World(
@@ -135,6 +137,7 @@ def burst(size: str, source: str, args: argparse.Namespace, video: Path, tmp: Pa
             database_url=database_url,
             redis_url=redis_url,
             transfer_mode="file_upload" if source == "file_upload" else "pull",
+            s3_endpoint=args.s3_endpoint,
         )
         try:
             world.start_workers(args.processes, args.threads)
@@ -334,9 +337,26 @@ def main(argv: list[str] | None = None) -> None:
         default="pull" if _pairs.QUICK else "both",
         help="how TikTok gets the video; both: pulled rounds plus one FILE_UPLOAD round per size",
     )
+    parser.add_argument(
+        "--media",
+        choices=["local", "s3"],
+        default="local",
+        help="where the app keeps the video: a local folder, or a bucket on a local "
+        "S3-compatible server (moto's, a process of its own) that TikTok's pulls read through",
+    )
     if argv is None:
         argv = sys.argv[1:] if __name__ == "__main__" else []
     args = parser.parse_args(argv)
+    args.s3_endpoint = ""
+    if args.media == "s3":
+        with s3_server() as endpoint:
+            args.s3_endpoint = endpoint
+            _run(args)
+        return
+    _run(args)
+
+
+def _run(args: argparse.Namespace) -> None:
     size = args.size or ("embedded" if _pairs.QUICK else "both")
     sizes = ["scale", "embedded"] if size == "both" else [size]
 

@@ -78,7 +78,7 @@ def test_production_with_a_tiktok_key_needs_a_real_client_secret(
 ) -> None:
     monkeypatch.setenv("DIRECTPOST_ENVIRONMENT", "production")
     monkeypatch.setenv("DIRECTPOST_TOKEN_ENCRYPTION_KEY", "a-real-looking-key-0123456789")
-    monkeypatch.setenv("DIRECTPOST_SESSION_SECRET", "a-real-looking-session-secret")
+    monkeypatch.setenv("DIRECTPOST_SESSION_SECRET", "a-real-looking-session-secret-0123456789")
     monkeypatch.setenv("DIRECTPOST_TIKTOK_CLIENT_KEY", "awrealkey")
     monkeypatch.setenv("DIRECTPOST_TIKTOK_CLIENT_SECRET", "changeme")
     with pytest.raises(SettingsError, match="DIRECTPOST_TIKTOK_CLIENT_SECRET"):

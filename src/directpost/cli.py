@@ -40,11 +40,28 @@ def emulator(
 @app.command()
 def migrate() -> None:
     """Bring the database up to date (SQLite by default, or DIRECTPOST_DATABASE_URL)."""
-    from directpost.config import get_settings
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    from directpost.config import SettingsError, get_settings
     from directpost.store.migrate import migrate as run_migrations
 
-    settings = get_settings()
-    run_migrations(settings)
+    try:
+        settings = get_settings()
+        run_migrations(settings)
+    except SettingsError as exc:
+        typer.echo(f"directpost migrate: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except OperationalError as exc:
+        # One line, not the driver's traceback: where, what it said, what to check.
+        where = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        typer.echo(
+            f"directpost migrate: cannot reach the database at {where} ({reason}). Check "
+            "DIRECTPOST_DATABASE_URL and that the server is running; nothing was changed.",
+            err=True,
+        )
+        raise typer.Exit(1) from exc
     typer.echo("The database is up to date.")
 
 
@@ -58,14 +75,27 @@ def serve() -> None:
 
 
 @app.command()
-def run() -> None:
+def run(
+    host: str | None = typer.Option(
+        None, help="interface to listen on  [default: DIRECTPOST_HOST or 127.0.0.1]"
+    ),
+    port: int | None = typer.Option(
+        None, min=0, max=65535, help="port to listen on, 0 for any free one  [default: 8000]"
+    ),
+    emulator_port: int | None = typer.Option(
+        None, min=0, max=65535, help="the local TikTok emulator's port  [default: 9100]"
+    ),
+) -> None:
     """Everything on embedded defaults: migrations, the app, the worker in-process, and the local
-    emulator with the app pre-registered when no TikTok credentials are set (`make run`)."""
+    emulator with the app pre-registered when no TikTok credentials are set (`make run`).
+
+    The sign-in callback and the media URLs follow --host/--port unless
+    DIRECTPOST_PUBLIC_BASE_URL points elsewhere."""
     from directpost.config import SettingsError, get_settings
     from directpost.web.server import run as run_all
 
     try:
-        run_all(get_settings())
+        run_all(get_settings(), host=host, port=port, emulator_port=emulator_port)
     except KeyboardInterrupt:
         typer.echo("Stopped.")
     except (SettingsError, RuntimeError, TimeoutError) as exc:
@@ -137,6 +167,57 @@ def lockdown(
         raise typer.Exit(1)
 
 
+@app.command("rotate-keys")
+def rotate_keys(
+    generate: bool = typer.Option(
+        False, "--generate", help="print a new key to put first, and change nothing"
+    ),
+) -> None:
+    """Re-encrypt every stored TikTok token under the first key of
+    DIRECTPOST_TOKEN_ENCRYPTION_KEY (TOS-1). Put the new key first and keep the old ones after
+    it while this runs; drop them once it has."""
+    from directpost.config import SettingsError, get_settings
+    from directpost.store import accounts
+    from directpost.store.crypto import (
+        TokenCipher,
+        TokenDecryptionError,
+        token_cipher_from_settings,
+    )
+    from directpost.store.db import create_engine_from_settings, create_session_factory
+
+    if generate:
+        typer.echo(TokenCipher.generate_key())
+        typer.echo(
+            "Put this key first in DIRECTPOST_TOKEN_ENCRYPTION_KEY (new,old), restart, run "
+            "`directpost rotate-keys`, then remove the old key.",
+            err=True,
+        )
+        return
+    try:
+        settings = get_settings()
+        cipher = token_cipher_from_settings(settings)
+    except SettingsError as exc:
+        typer.echo(f"directpost rotate-keys: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    engine = create_engine_from_settings(settings)
+    try:
+        with create_session_factory(engine)() as session, session.begin():
+            count = accounts.reencrypt_tokens(session, cipher=cipher)
+    except TokenDecryptionError as exc:
+        typer.echo(
+            f"directpost rotate-keys: {exc} Nothing was changed: keep every key that tokens "
+            "were encrypted with in DIRECTPOST_TOKEN_ENCRYPTION_KEY, after the new one.",
+            err=True,
+        )
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"Re-encrypted {count} account(s)' tokens under the first key. You may now remove the "
+        "other keys from DIRECTPOST_TOKEN_ENCRYPTION_KEY."
+    )
+
+
 def _operator_name() -> str:
     """Who ran an operator command: user@host, for the record."""
     import getpass
@@ -153,9 +234,12 @@ def _operator_name() -> str:
 def worker(
     processes: int = typer.Option(1, min=1, help="separate worker processes to run"),
     threads: int = typer.Option(4, min=1, help="job threads in each process"),
+    grace: float = typer.Option(
+        30.0, min=0, help="seconds a SIGTERM gives running jobs to reach a safe point"
+    ),
 ) -> None:
     """Run publish workers (jobs from the queue, scheduled posts, status tracking) until SIGTERM,
-    which lets running jobs finish first."""
+    which lets running jobs reach a safe point first (exit 1 if the grace period ran out)."""
     from directpost.config import get_settings
     from directpost.logs import configure_logging
     from directpost.publishing.worker import run_worker, run_worker_processes
@@ -163,9 +247,11 @@ def worker(
     configure_logging()
     settings = get_settings()
     if processes == 1:
-        run_worker(settings, threads=threads)
+        clean = run_worker(settings, threads=threads, grace_s=grace)
     else:
-        run_worker_processes(settings, processes=processes, threads=threads)
+        clean = run_worker_processes(settings, processes=processes, threads=threads, grace_s=grace)
+    if not clean:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -231,6 +317,49 @@ def audit(
     )
     if summary.without_passing_test:
         typer.echo("Without a passing test this time: " + ", ".join(summary.without_passing_test))
+
+
+@app.command()
+def doctor(
+    json_output: bool = typer.Option(False, "--json", help="print the checks as JSON"),
+) -> None:
+    """Check this deployment: what /readyz checks, plus settings TikTok needs; exit 1 if any
+    check fails, with what to fix."""
+    import json
+
+    from pydantic import ValidationError
+
+    from directpost.config import Settings, SettingsError
+    from directpost.emulator.demo import DEMO_CLIENT_KEY, DEMO_CLIENT_SECRET
+    from directpost.publishing.health import Check, readiness, settings_checks
+    from directpost.publishing.wiring import build_services
+
+    try:
+        settings = Settings()
+        checks = settings_checks(settings, demo_values={DEMO_CLIENT_KEY, DEMO_CLIENT_SECRET})
+        services = build_services(settings)
+    except (SettingsError, ValidationError, ValueError) as exc:
+        typer.echo(f"directpost doctor: the settings cannot be used: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    try:
+        checks = readiness(services) + checks
+    finally:
+        services.engine.dispose()
+    failed = [check for check in checks if not check.ok]
+    if json_output:
+        body = {"ok": not failed, "checks": {c.name: c.as_json() for c in checks}}
+        typer.echo(json.dumps(body, indent=2))
+        raise typer.Exit(1 if failed else 0)
+
+    def line(check: Check) -> str:
+        text = f"{'ok  ' if check.ok else 'FAIL'}  {check.name:<16}{check.message}"
+        return text + (f"\n      {'':<16}fix: {check.fix}" if check.fix else "")
+
+    typer.echo("\n".join(line(check) for check in checks))
+    if failed:
+        typer.echo(f"\n{len(failed)} check(s) failed: fix them (see 'fix:') and run again.")
+        raise typer.Exit(1)
+    typer.echo("\nEverything checked is in order.")
 
 
 def main() -> None:

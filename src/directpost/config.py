@@ -11,6 +11,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,12 +26,32 @@ SECRET_FIELDS = (
     "operator_token",
 )
 
+#: TikTok's own hosts: a client key with base URLs elsewhere (the emulator) is demo mode.
+TIKTOK_DOMAINS = ("tiktok.com", "tiktokapis.com")
+
 #: Values that must never be accepted as real secrets outside development.
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development"})
 
 
 class SettingsError(ValueError):
     """The configuration cannot work; the message says which setting to fix and how."""
+
+
+def local_base_url(host: str, port: int | str) -> str:
+    """The URL a browser on this machine uses for an app listening on host:port: a wildcard
+    address (0.0.0.0, ::) is reached through loopback, an IPv6 address goes in brackets."""
+    if host in ("", "0.0.0.0"):  # noqa: S104 - naming the wildcard, not binding to it
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _is_tiktok_host(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == domain or host.endswith("." + domain) for domain in TIKTOK_DOMAINS)
 
 
 class Settings(BaseSettings):
@@ -67,10 +88,11 @@ class Settings(BaseSettings):
 
     # Where the app is reachable.
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(8000, ge=0, le=65535)
     public_base_url: str = Field(
         "http://127.0.0.1:8000",
-        description="the app's public URL (OAuth redirect, media URLs for PULL_FROM_URL)",
+        description="the app's public URL (OAuth redirect, media URLs for PULL_FROM_URL); "
+        "unset, it follows host and port",
     )
     media_public_base_url: str = Field(
         "",
@@ -78,6 +100,12 @@ class Settings(BaseSettings):
     )
     transfer_mode: Literal["pull", "file_upload"] = Field(
         "pull", description="pull (PULL_FROM_URL, default) or file_upload when no public URL exists"
+    )
+    media_retention_days: int = Field(
+        30,
+        ge=0,
+        description="days the media of a post that ended stays stored (TikTok keeps the post); "
+        "0 keeps it until the creator deletes it",
     )
 
     # Storage and jobs: embedded defaults, scaled-out by URL.
@@ -98,14 +126,22 @@ class Settings(BaseSettings):
         SecretStr(""),
         description="enables the operator page /operator for whoever presents it; empty: no page",
     )
+    # Server-side sessions (TOS-1): ended on sign-out, and after these many seconds.
+    session_idle_timeout_seconds: int = Field(12 * 3600, ge=1, description="since last use")
+    session_absolute_timeout_seconds: int = Field(14 * 24 * 3600, ge=1, description="since sign-in")
 
     # Operator text for the public pages (DG-4).
     operator_name: str = "the operator of this directpost instance"
     operator_contact: str = "Contact the operator of this site."
 
+    # Logs: plain lines for a terminal, JSON lines for a log shipper (see `directpost.logs`).
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text (plain lines, default) or json (one JSON object per line)"
+    )
+
     # Emulator used by `directpost run` when no TikTok credentials are set.
     emulator_host: str = "127.0.0.1"
-    emulator_port: int = 9100
+    emulator_port: int = Field(9100, ge=0, le=65535)
 
     @model_validator(mode="before")
     @classmethod
@@ -124,10 +160,53 @@ class Settings(BaseSettings):
                     ) from exc
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _public_url_follows_the_port(cls, data: Any) -> Any:
+        """With only DIRECTPOST_PORT (or HOST) set, the sign-in callback and the media URLs
+        must name the port the app listens on, not the default :8000."""
+        if isinstance(data, dict) and not data.get("public_base_url"):
+            fields = cls.model_fields
+            host = data.get("host") or fields["host"].default
+            port = data.get("port")
+            port = fields["port"].default if port is None or port == "" else port
+            data["public_base_url"] = local_base_url(str(host), str(port))
+        return data
+
+    @property
+    def starts_local_emulator(self) -> bool:
+        """No TikTok credentials at all: `directpost run` starts the local emulator (DG-1)."""
+        return not self.tiktok_client_key
+
     @property
     def uses_emulator(self) -> bool:
-        """No TikTok credentials: talk to the local emulator (DG-1)."""
-        return not self.tiktok_client_key
+        """This instance talks to an emulator, not to TikTok: no credentials (`directpost run`
+        then starts one and registers a generated client key there), or TikTok base URLs
+        that point anywhere but TikTok's own hosts. Pages show "Demo mode" on this."""
+        if self.starts_local_emulator:
+            return True
+        return not (
+            _is_tiktok_host(self.tiktok_auth_base_url) and _is_tiktok_host(self.tiktok_api_base_url)
+        )
+
+    def listening_on(
+        self, *, host: str | None = None, port: int | None = None, emulator_port: int | None = None
+    ) -> Settings:
+        """These settings moved to another address (`directpost run --host/--port`, or the port
+        the system picked for port 0). The public URL follows when it was this machine's own
+        address for the old host and port; one the operator pointed elsewhere stays."""
+        update: dict[str, Any] = {}
+        if host is not None:
+            update["host"] = host
+        if port is not None:
+            update["port"] = port
+        if emulator_port is not None:
+            update["emulator_port"] = emulator_port
+        if update and self.public_base_url.rstrip("/") == local_base_url(self.host, self.port):
+            update["public_base_url"] = local_base_url(
+                update.get("host", self.host), update.get("port", self.port)
+            )
+        return self.model_copy(update=update)
 
     @property
     def resolved_database_url(self) -> str:
@@ -146,7 +225,7 @@ class Settings(BaseSettings):
             for name in ("token_encryption_key", "session_secret")
             if getattr(self, name).get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
         ]
-        if not self.uses_emulator and (
+        if not self.starts_local_emulator and (
             self.tiktok_client_secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
         ):
             missing.append(
@@ -156,6 +235,28 @@ class Settings(BaseSettings):
             raise SettingsError(
                 "These secrets must be set to real values outside development: "
                 + ", ".join(missing)
+            )
+        if self.environment == "production":
+            refuse_weak_secrets(self)
+
+
+#: The shortest operator token or session secret production accepts, and values never accepted.
+STRONG_SECRET_LENGTH = 32
+WEAK_SECRETS = PLACEHOLDER_SECRETS | {"a", "abc", "admin", "password", "operator", "test", "1234"}
+
+
+def refuse_weak_secrets(settings: Settings) -> None:
+    """Production only: the operator token (when set) and the session secret must be long and
+    not a known weak value; the error names the setting and how to make a strong one."""
+    for name, required in (("session_secret", True), ("operator_token", False)):
+        value = getattr(settings, name).get_secret_value().strip()
+        if not value and not required:
+            continue  # no operator token: no operator page
+        if len(value) < STRONG_SECRET_LENGTH or value.lower() in WEAK_SECRETS:
+            raise SettingsError(
+                f"{ENV_PREFIX}{name.upper()} is too weak for production (it needs at least "
+                f"{STRONG_SECRET_LENGTH} random characters); make one with: "
+                'python -c "import secrets; print(secrets.token_urlsafe(32))"'
             )
 
 

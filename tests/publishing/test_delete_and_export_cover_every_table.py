@@ -10,6 +10,7 @@ from sqlalchemy import String, Text, func, inspect, or_, select
 from directpost.store import accounts, person_data
 from directpost.store import models as _models  # noqa: F401 - every table in the metadata
 from directpost.store.base import Base
+from directpost.store.sessions import WebSession
 from tests.publishing.harness import Bench
 
 pytestmark = pytest.mark.anyio
@@ -56,9 +57,16 @@ async def test_dg_5_delete_everything_leaves_no_row_naming_the_creator(bench: Be
     before = _rows_naming(bench, open_id)
     assert {"webhook_events", "rate_budget_hits", "tiktok_accounts"} <= set(before), before
 
+    with bench.ctx.factory() as session, session.begin():
+        session.add(
+            WebSession(id="f" * 64, person_id=bench.person_id, data={"csrf": "secret-csrf-value"})
+        )
     with bench.ctx.factory() as session:
         exported = accounts.export_person_data(session, person_id=bench.person_id)
     assert exported["webhook_events"] and exported["rate_budget_hits"], exported.keys()
+    # A session is exported as when it began and was last used: not its key, not its data.
+    assert exported["web_sessions"] and "secret-csrf-value" not in str(exported)
+    assert "f" * 64 not in str(exported)
 
     with bench.ctx.factory() as session, session.begin():
         accounts.delete_person(session, person_id=bench.person_id)

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from directpost.store.accounts import TikTokAccount
+from directpost.store.migrate import upgrade_database
 from directpost.web.app import create_app
 from tests.fixtures.live import (
     AppClient,
@@ -86,6 +87,7 @@ async def test_session_cookie_is_secure_behind_https(
     settings = make_app_settings(
         tmp_path, emulator_url=live_emulator.base_url, public_base_url="https://post.example"
     )
+    upgrade_database(settings.resolved_database_url)  # sessions are rows (TOS-1)
     app = create_app(settings)
     transport = httpx2.ASGITransport(app=app)
     async with httpx2.AsyncClient(transport=transport, base_url="https://post.example") as c:

@@ -4,6 +4,8 @@ uploads swept with their unfinished bytes."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 
 import httpx2
@@ -11,6 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from directpost.publishing.housekeeping import sweep_abandoned_uploads
+from directpost.publishing.worker import Worker, publish_context
 from directpost.rules import limits
 from directpost.store import uploads as upload_store
 from directpost.store.base import utcnow
@@ -120,3 +123,23 @@ async def test_abandoned_uploads_are_swept_with_their_unfinished_bytes(
     assert not any(upload["id"] in key for key in _keys(app_client))
     gone = await client.get(f"/uploads/{upload['id']}", headers=headers)
     assert gone.status_code == 404
+
+
+async def test_a_running_worker_sweeps_on_its_own(app_client: AppClient) -> None:
+    client, headers = await _signed_in(app_client)
+    upload = (await _announce(client, headers, 10_000)).json()
+    services = app_client.app.state.services
+    with services.factory() as session, session.begin():
+        session.execute(
+            update(upload_store.Upload)
+            .where(upload_store.Upload.id == upload["id"])
+            .values(updated_at=utcnow() - upload_store.STALE_AFTER - timedelta(minutes=1))
+        )
+    worker = Worker(publish_context(services), threads=1).start()
+    try:
+        deadline = time.monotonic() + 10
+        while (await client.get(f"/uploads/{upload['id']}", headers=headers)).status_code != 404:
+            assert time.monotonic() < deadline, "the worker never swept the abandoned upload"
+            await asyncio.sleep(0.1)
+    finally:
+        worker.stop()

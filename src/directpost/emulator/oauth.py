@@ -12,6 +12,7 @@ from .errors import ControlError, OAuthError
 from .http_helpers import base_url
 from .responses import json_response, ok
 from .runtime import Runtime
+from .state import App, Creator
 
 AUTH_PARAMS = (
     "client_key",
@@ -31,6 +32,22 @@ SCOPE_TEXT = {
     "video.upload": "Share content to your TikTok inbox as a draft",
     "video.list": "Read your public videos",
 }
+
+
+def can_post_through(app: App, creator: Creator) -> bool:
+    """Whether `creator` can publish directly through `app` today, as `_check_privacy` and
+    `_posting_block` would decide: not capped or banned, and private while the app is unaudited.
+    """
+    return creator.posting_state == "ok" and (app.audited or creator.private_account)
+
+
+def default_creator(app: App, creators: list[Creator], asked: str | None) -> str | None:
+    """The account the consent page preselects: the one the link asks for, else the first
+    that can post through this app (a public demo account cannot while the app is unaudited,
+    and landing there first taught new users nothing), else none."""
+    if asked and any(c.open_id == asked for c in creators):
+        return asked
+    return next((c.open_id for c in creators if can_post_through(app, c)), None)
 
 
 def _redirect(redirect_uri: str, params: dict[str, str]) -> RedirectResponse:
@@ -82,7 +99,8 @@ def routes(rt: Runtime) -> list[Route]:
                 params=params,
                 scopes=[(s, SCOPE_TEXT.get(s, s)) for s in scopes],
                 creators=creators,
-                preselect=request.query_params.get("open_id"),
+                preselect=default_creator(app, creators, request.query_params.get("open_id")),
+                can_post={c.open_id: can_post_through(app, c) for c in creators},
             )
             return HTMLResponse(html)
         if form.get("decision") != "allow":
@@ -91,6 +109,10 @@ def routes(rt: Runtime) -> list[Route]:
         open_id = form.get("open_id", "")
         if open_id not in backend.creators:
             return page_error("Choose an account to continue.")
+        if form.get("make_private") == "on":
+            # Emulator only: the demo stand-in for "Settings and privacy → Private account" in
+            # the TikTok app, offered because an unaudited app posts only from private accounts.
+            backend.upsert_creator({"open_id": open_id, "private_account": True})
         granted = [s for s in scopes if form.get(f"scope:{s}") == "on"]
         if not granted:
             err = OAuthError("access_denied", "The user granted none of the requested scopes.")

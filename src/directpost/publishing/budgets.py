@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from directpost.config import Settings
+from directpost.publishing.telemetry import record_budget_wait
 
 #: TikTok's documented per-token limits per sliding minute (spec §5.1).
 LIMITS: Final[dict[str, int]] = {"creator_info": 20, "init": 6, "status": 30}
@@ -209,9 +210,12 @@ class Budgets:
 
     def try_spend(self, token_key: str, family: str) -> float:
         """Spend one request now if the budget allows (0.0), else the seconds to wait."""
-        return self.backend.reserve(
+        wait = self.backend.reserve(
             self.key(token_key, family), self.limits[family], self.window_s, self._clock()
         )
+        if wait > 0:
+            record_budget_wait(family, wait)
+        return wait
 
     def try_reserve(
         self, token_key: str, family: str, *, within: Session | None = None
@@ -223,8 +227,11 @@ class Budgets:
         limit, now = self.limits[family], self._clock()
         reserve_ticket = getattr(self.backend, "reserve_ticket", None)
         if reserve_ticket is None:
-            return self.backend.reserve(key, limit, self.window_s, now), None
-        wait, ticket = reserve_ticket(key, limit, self.window_s, now, within=within)
+            wait, ticket = self.backend.reserve(key, limit, self.window_s, now), None
+        else:
+            wait, ticket = reserve_ticket(key, limit, self.window_s, now, within=within)
+        if wait > 0:
+            record_budget_wait(family, wait)  # the caller waits, or gives the worker back
         return float(wait), (Ticket(key, str(ticket)) if ticket is not None else None)
 
     def settle(self, ticket: Ticket, *, within: Session | None = None) -> None:

@@ -62,6 +62,9 @@ class PublishContext:
     timing: Timing = field(default_factory=Timing)
     clock: Callable[[], datetime] = utcnow
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    #: True once the worker is stopping (SIGTERM): a job gives its post back at the next safe
+    #: point (a budget wait, an upload's chunk boundary) instead of going on.
+    stopping: Callable[[], bool] = lambda: False
 
 
 class Reschedule(Exception):
@@ -138,8 +141,8 @@ async def spend(ctx: PublishContext, open_id: str, family: str) -> Reservation:
         wait, ticket = ctx.budgets.try_reserve(open_id, family)
         if wait <= 0:
             return Reservation(ticket)
-        if waited + wait > ctx.timing.inline_wait_s:
-            raise Reschedule(wait)
+        if waited + wait > ctx.timing.inline_wait_s or ctx.stopping():
+            raise Reschedule(wait)  # nothing spent yet: the post waits in the queue instead
         await ctx.sleep(wait)
         waited += wait
 

@@ -32,6 +32,7 @@ from directpost.publishing.wiring import Services
 from directpost.store import accounts
 from directpost.store import lockdown as switch
 from directpost.store import posts as store
+from directpost.store import sessions as web_sessions
 from directpost.store.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ async def lock_down(
     """Start the lockdown (or finish one that is on): see the module's docstring."""
     with services.factory() as session, session.begin():
         view, started_now = switch.start_lockdown(session, by=by, reason=reason)
+        web_sessions.end_creator_sessions(session)  # every creator signs in again (TOS-1)
     # Committed: every process refuses its next request from here on.
     log.warning("lockdown %s by %s: all traffic to TikTok is stopped", view.id, view.started_by)
     report = LockdownReport(lockdown=view, started_now=started_now)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from directpost import logs
 from directpost.publishing import lifecycle, outcomes, states
 from directpost.publishing.context import Finish, PublishContext, Reschedule, Timing
 from directpost.publishing.gate import LockdownActive
@@ -37,6 +38,11 @@ async def advance(ctx: PublishContext, post_id: int) -> str | None:
     job waits in the queue) and the release at the end, which a started publish does in the
     same transaction that stores TikTok's answer.
     """
+    with logs.log_context(post_id=post_id):  # every line this job logs names its post
+        return await _advance(ctx, post_id)
+
+
+async def _advance(ctx: PublishContext, post_id: int) -> str | None:
     run = RunEnded(holder=uuid.uuid4().hex)
     now = ctx.clock()
     with ctx.factory() as session, session.begin():
@@ -148,4 +154,10 @@ def _finish(ctx: PublishContext, post_id: int, done: Finish) -> None:
 def _end(session: Session, post: store.Post, done: Finish, now: datetime) -> None:
     """The post reached an outcome: moved (its media URLs revoked), the creator's lease free."""
     lifecycle.end_with(post, done.outcome, now=now, code=done.code, log_id=done.log_id)
+    log.info(
+        "post ended %s (%s)",
+        post.state,
+        done.code or "-",
+        extra={"open_id_hash": logs.hash_open_id(post.open_id), "log_id": done.log_id},
+    )
     store.release_lease(session, account_id=post.account_id, post_id=post.id, now=now)

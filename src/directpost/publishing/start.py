@@ -292,11 +292,21 @@ async def after_init(
             return
         key = str(post.media[0]["key"]) if post.media else ""
         content_type = str(post.media[0].get("content_type") or "") if post.media else ""
+
+    def at_chunk_boundary(sent: int, total: int) -> None:
+        # A stopping worker gives the post back between chunks; the next run resumes the
+        # upload where TikTok says it stopped (the publish_id is stored, never a new init).
+        if sent < total and ctx.stopping():
+            raise Reschedule(0.0)
+
     try:
         with ctx.media_store.open_binary(key) as handle:
             # https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide
             await client.upload_file(
-                upload_url=upload_url, file=handle, content_type=content_type or None
+                upload_url=upload_url,
+                file=handle,
+                content_type=content_type or None,
+                progress=at_chunk_boundary,
             )
     except tiktok.UploadUrlExpiredError as exc:
         raise Finish(outcomes.UPLOAD_EXPIRED, code="upload_url_expired") from exc

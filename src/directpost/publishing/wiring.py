@@ -21,6 +21,7 @@ from directpost.media.storage import MediaStore, media_store_from_settings
 from directpost.publishing.budgets import Budgets, budgets_from_settings
 from directpost.publishing.gate import TikTokHooks
 from directpost.publishing.measures import MeasureRecorder
+from directpost.publishing.telemetry import TIKTOK_METRICS
 from directpost.store.crypto import TokenCipher, token_cipher_from_settings
 from directpost.store.db import create_engine_from_settings, create_session_factory
 from directpost.tiktok import AsyncTikTokClient, AsyncTransport, RequestHooks
@@ -74,6 +75,8 @@ class Services:
     media_store: MediaStore
     #: The process's own measures (DG-3): every TikTok request, page timings.
     measures: MeasureRecorder
+    #: What every client of `tiktok_client_factory` passes before and after each request.
+    hooks: TikTokHooks
     #: The one open client of a process that keeps one (the web app, see `with_tiktok_client`);
     #: None in a worker process, and in a web app that has no TikTok credentials.
     tiktok_client: AsyncTikTokClient | None = None
@@ -90,6 +93,7 @@ class Services:
         if self.tiktok_client is not None:
             await self.tiktok_client.aclose()
         self.measures.close()  # the measures not yet written, before the pool goes
+        self.hooks.close()  # the lockdown switch's own connections
         self.engine.dispose()
 
 
@@ -113,7 +117,7 @@ def build_services(
     # Every client of the process passes the lockdown gate before each request (TOS-2).
     # The recorder is told what TikTok answered to each (DG-3's figures, in memory).
     recorder = MeasureRecorder(engine)
-    hooks = TikTokHooks(engine, observers=[recorder])
+    hooks = TikTokHooks(engine, observers=[recorder, TIKTOK_METRICS])  # + Prometheus' counts
     return Services(
         settings=settings,
         engine=engine,
@@ -124,9 +128,12 @@ def build_services(
         ),
         # Counted like the rest, but never stopped by the gate: it is the lockdown's own.
         revocation_client_factory=tiktok_client_factory(
-            settings, transport=tiktok_transport, hooks=TikTokHooks(None, observers=[recorder])
+            settings,
+            transport=tiktok_transport,
+            hooks=TikTokHooks(None, observers=[recorder, TIKTOK_METRICS]),
         ),
         budgets=budgets_from_settings(settings, factory),
         media_store=media_store_from_settings(settings),
         measures=recorder,
+        hooks=hooks,
     )

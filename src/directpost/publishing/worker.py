@@ -11,9 +11,19 @@ claimed as soon as a runner is free again, in its turn: the claim takes turns be
 (one creator's posts one after another would hold back every other creator's first post).
 
 A process killed with claimed posts it never started leaves them marked: they come back once
-the mark runs out (`enqueue_grace`). A graceful stop (SIGTERM) claims nothing more, lets the
-running jobs finish, and clears the marks of the posts it claimed but did not start, so another
-process takes them at once.
+the mark runs out (`enqueue_grace`). A graceful stop (SIGTERM) claims nothing more, clears the
+marks of the posts it claimed but did not start, so another process takes them at once, and
+lets each running job reach its next safe point within the grace period:
+
+- a job waiting for a creator's request budget (CAP-4) stops waiting and gives its post back,
+  due when the budget frees (nothing was spent for it);
+- a request in flight is answered and its answer stored: an init's `publish_id` is written
+  before the job looks at the stop (never an attempt left `init_sent` by a stop);
+- a FILE_UPLOAD upload stops at the next chunk boundary; the next run resumes it where TikTok
+  says it got to, under the stored `publish_id` (never a new init).
+
+A job still running when the grace period ends is left as a crash would leave it (safe by
+design, run again later); `run_worker` then says which posts and returns False (exit 1).
 
 Embedded: the worker runs inside the app's process (`start_in_process`). At scale: any number
 of `directpost worker` processes on any machine, sharing the database.
@@ -36,12 +46,19 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from directpost.config import Settings
-from directpost.publishing import measures, pipeline
+from directpost.publishing import housekeeping, measures, pipeline
 from directpost.publishing.wiring import Services, build_services
 from directpost.store import posts as store
 from directpost.tiktok import AsyncTikTokClient, AsyncTransport
 
 log = logging.getLogger(__name__)
+
+#: How long a stopping worker waits for its running jobs to reach a safe point, by default. One
+#: TikTok request (30 s timeout) or one upload chunk fits; the container's stop timeout must be
+#: longer (compose.yaml: `stop_grace_period`).
+DEFAULT_GRACE_S = 30.0
+#: How often a job's budget wait looks whether the worker is stopping.
+_STOP_POLL_S = 0.1
 
 #: Connections a worker process keeps beyond one per runner thread (the dispatcher, and the
 #: heartbeat a job's long step renews its claim with), and how many more it may open briefly.
@@ -187,9 +204,31 @@ class Worker:
     #: Posts claimed by this process whose job has not ended yet (waiting or running).
     _outstanding: int = 0
     _threads: list[threading.Thread] = field(default_factory=list)
+    #: The post each runner thread is working on now (by thread name).
+    _running: dict[str, int] = field(default_factory=dict)
+    #: When the dispatcher next sweeps abandoned uploads and expired media (monotonic).
+    _next_housekeeping: float = 0.0
 
     def __post_init__(self) -> None:
+        # The jobs learn of a stop through their context: `stopping` at each safe point, and a
+        # budget wait (`ctx.sleep`) that ends early when the stop comes.
+        self._base_sleep = self.ctx.sleep
+        self.ctx = replace(self.ctx, stopping=self.stop_event.is_set, sleep=self._sleep)
         self._loops = _ThreadLoops(self.ctx)
+
+    async def _sleep(self, seconds: float) -> None:
+        """A job's wait, cut short when the worker starts stopping."""
+        end = time.monotonic() + seconds
+        while not self.stop_event.is_set():
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            await self._base_sleep(min(left, _STOP_POLL_S))
+
+    def running_posts(self) -> list[int]:
+        """The posts whose jobs are running now (a snapshot)."""
+        with self._lock:
+            return sorted(self._running.values())
 
     def dispatch_once(self) -> int:
         """Claim as many due posts as this process has runner threads free for (minus the
@@ -227,7 +266,26 @@ class Worker:
                 free = self.threads - self._outstanding
             if claimed and free > 0:
                 continue  # it took what it found and may find more: look again now
+            self._housekeep()
             self._wake.wait(self.sweep_interval_s)
+
+    def _housekeep(self) -> None:
+        """Every `housekeeping.SWEEP_EVERY`: abandoned uploads, then the media of posts that
+        ended longer ago than the operator's retention (issue 15)."""
+        now = time.monotonic()
+        if now < self._next_housekeeping:
+            return
+        self._next_housekeeping = now + housekeeping.SWEEP_EVERY.total_seconds()
+        ctx = self.ctx
+        try:
+            housekeeping.sweep_abandoned_uploads(ctx.factory, ctx.media_store)
+            days = ctx.settings.media_retention_days
+            if days > 0:
+                housekeeping.expire_final_media(
+                    ctx.factory, ctx.media_store, retention=timedelta(days=days)
+                )
+        except Exception:  # next time, then: a sweep must never stop the publishing
+            log.exception("housekeeping failed; trying again in %s", housekeeping.SWEEP_EVERY)
 
     def _runner(self) -> None:
         try:
@@ -241,12 +299,16 @@ class Worker:
                     if post_id is not None:
                         self._jobs.put(post_id)  # not started: `stop` hands it back
                     return
+                name = threading.current_thread().name
+                with self._lock:
+                    self._running[name] = post_id
                 try:
                     self._loops.run(post_id)
                 except Exception:  # a job's failure is recorded on its post; keep working
                     log.exception("a publish job raised")
                 with self._lock:
                     self._outstanding -= 1
+                    self._running.pop(name, None)
                 self._wake.set()  # a runner is free: claim the next due post now
         finally:
             self._loops.close_current()
@@ -266,21 +328,26 @@ class Worker:
             thread.start()
         return self
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Graceful stop: no new claims; the running jobs finish (killed ones run again later);
-        the posts claimed here but not started go back to the database for another process."""
+    def stop(self, timeout: float = DEFAULT_GRACE_S) -> list[int]:
+        """Graceful stop: no new claims; the posts claimed here but not started go back to the
+        database for another process at once; the running jobs reach their next safe point
+        (see the module's docstring). Returns the posts whose jobs were still running when
+        `timeout` ran out (they are run again later, as after a crash); empty: a clean stop."""
         self.stop_event.set()
         self._wake.set()
         deadline = time.monotonic() + timeout
         dispatcher, runners = self._threads[:1], self._threads[1:]
         for thread in dispatcher:
             thread.join(max(0.0, deadline - time.monotonic()))
+        # Hand back before waiting for the running jobs: another process may take them now.
+        self._hand_back(self._take_pending())
         for _ in runners:
             self._jobs.put(None)  # wakes every idle runner, which then ends
         for thread in runners:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._hand_back(self._take_pending())
         measures.flush_all()  # what the jobs measured (DG-3): nobody closes these services
+        return self.running_posts() if any(t.is_alive() for t in runners) else []
 
     def _take_pending(self) -> list[int]:
         taken: list[int] = []
@@ -311,24 +378,48 @@ def start_in_process(settings: Settings, *, threads: int = 4) -> Worker:
     return worker
 
 
-def run_worker(settings: Settings, *, threads: int = 4) -> None:
-    """Run a worker in this process until SIGTERM or SIGINT (then stop gracefully)."""
-    worker = start_in_process(settings, threads=threads)
+def run_worker(settings: Settings, *, threads: int = 4, grace_s: float = DEFAULT_GRACE_S) -> bool:
+    """Run a worker in this process until SIGTERM or SIGINT, then stop gracefully (see
+    `Worker.stop`). False when jobs were still running at the end of the grace period."""
+    return serve_until_signal(start_in_process(settings, threads=threads), grace_s=grace_s)
+
+
+def serve_until_signal(worker: Worker, *, grace_s: float = DEFAULT_GRACE_S) -> bool:
+    """Let a started worker run until SIGTERM or SIGINT, then stop it within `grace_s`."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
-        log.info("signal %d: finishing the running jobs, then stopping", signum)
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     while not stop.is_set():
         stop.wait(0.5)
-    worker.stop()
+    running = worker.running_posts()
+    log.info(
+        "stopping: no new jobs; %d running (posts %s) get %.0f s to reach a safe point",
+        len(running),
+        running,
+        grace_s,
+    )
+    left = worker.stop(timeout=grace_s)
+    if left:
+        log.error(
+            "stopped with jobs still running for posts %s after %.0f s; they run again once "
+            "their claims expire",
+            left,
+            grace_s,
+        )
+        return False
+    log.info("stopped cleanly")
+    return True
 
 
-def run_worker_processes(settings: Settings, *, processes: int, threads: int) -> None:
-    """Run `processes` separate worker processes; SIGTERM stops them all gracefully."""
+def run_worker_processes(
+    settings: Settings, *, processes: int, threads: int, grace_s: float = DEFAULT_GRACE_S
+) -> bool:
+    """Run `processes` separate worker processes; SIGTERM stops them all gracefully. False
+    when one of them did not stop cleanly."""
     children = [
         subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
             [
@@ -340,6 +431,8 @@ def run_worker_processes(settings: Settings, *, processes: int, threads: int) ->
                 "1",
                 "--threads",
                 str(threads),
+                "--grace",
+                str(grace_s),
             ]
         )
         for _ in range(processes)
@@ -356,9 +449,11 @@ def run_worker_processes(settings: Settings, *, processes: int, threads: int) ->
     for child in children:
         if child.poll() is None:
             child.terminate()
+    deadline = time.monotonic() + grace_s + 10.0
     for child in children:
         with contextlib.suppress(subprocess.TimeoutExpired):
-            child.wait(60)
+            child.wait(max(0.0, deadline - time.monotonic()))
+    return all(child.poll() == 0 for child in children)
 
 
 @contextlib.contextmanager

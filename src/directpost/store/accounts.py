@@ -343,8 +343,12 @@ def export_person_data(session: Session, *, person_id: int) -> dict[str, Any]:
             where = person_data.open_id_rows(table, open_ids)
         else:  # posts' own rows come with each post's history (`export_posts`)
             continue
+        omitted = person_data.EXPORT_OMITS.get(table.name, frozenset())
         columns = [
-            c for c in table.c if not any(marker in c.name for marker in _SECRET_COLUMN_MARKERS)
+            c
+            for c in table.c
+            if c.name not in omitted
+            and not any(marker in c.name for marker in _SECRET_COLUMN_MARKERS)
         ]
         rows = session.execute(select(*columns).where(where)).mappings()
         out[table.name] = [{k: _exportable(v) for k, v in row.items()} for row in rows]

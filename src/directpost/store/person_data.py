@@ -23,6 +23,11 @@ NOT_PERSONAL = frozenset({"lockdowns", "measures", "sign_in_throttle"})
 #: Tables that name a creator by TikTok open_id (see the module's docstring).
 OPEN_ID_TABLES = frozenset({"webhook_events", "rate_budget_hits"})
 
+#: Columns an export leaves out besides the secret ones (`accounts._SECRET_COLUMN_MARKERS`): a
+#: session's key is a hash of its cookie and its data holds the CSRF token; the export says
+#: when each session began and was last used.
+EXPORT_OMITS: dict[str, frozenset[str]] = {"web_sessions": frozenset({"id", "data"})}
+
 Relation = Literal["person", "person_id", "account_id", "upload_id", "post_id", "open_id", "none"]
 
 

@@ -15,7 +15,7 @@ from ._actions import Acquire, Sleep
 from ._budget import RateBudget
 from ._errors import TikTokError, TransportError
 from ._hooks import RequestHooks, exchange_of
-from ._http import AsyncHTTP, AsyncTransport, Response, SyncHTTP, Transport
+from ._http import AsyncHTTP, AsyncTransport, Request, Response, SyncHTTP, Transport
 from ._models import (
     CreatorInfo,
     PhotoPostInfo,
@@ -84,6 +84,18 @@ class _Base:
             self._upload_backoff: Backoff = chosen_upload
         else:
             self._upload_backoff = backoff
+
+    def _before(self, step: Request) -> float:
+        """The hooks' gate before a request leaves (it may raise); the time it left."""
+        if self.hooks is not None:
+            self.hooks.before_request(step.method, step.url)
+        return time.perf_counter()
+
+    def _after(self, step: Request, resp: Response | None, started: float) -> None:
+        """Tell the hooks what came of a request (None: no answer)."""
+        if self.hooks is not None:
+            elapsed = time.perf_counter() - started
+            self.hooks.after_request(exchange_of(step.method, step.url, resp, elapsed))
 
     def __repr__(self) -> str:  # the secret stays out of logs and tracebacks
         return f"{type(self).__name__}(client_key={self.client_key!r}, api={self.api_base_url!r})"
@@ -211,23 +223,14 @@ class TikTokClient(_Base):
                     self.budget.acquire(step.key, step.family)
                     step = op.send(None)
                     continue
-                hooks = self.hooks
-                if hooks is not None:
-                    hooks.before_request(step.method, step.url)
-                    started = time.perf_counter()
+                started = self._before(step)
                 try:
                     resp: Response = self._http.send(step)
                 except TransportError as exc:
-                    if hooks is not None:
-                        hooks.after_request(
-                            exchange_of(step.method, step.url, None, time.perf_counter() - started)
-                        )
+                    self._after(step, None, started)
                     step = op.throw(exc)
                 else:
-                    if hooks is not None:
-                        hooks.after_request(
-                            exchange_of(step.method, step.url, resp, time.perf_counter() - started)
-                        )
+                    self._after(step, resp, started)
                     step = op.send(resp)
         except StopIteration as done:
             result: T = done.value
@@ -411,23 +414,14 @@ class AsyncTikTokClient(_Base):
                     await self.budget.acquire_async(step.key, step.family)
                     step = op.send(None)
                     continue
-                hooks = self.hooks
-                if hooks is not None:
-                    hooks.before_request(step.method, step.url)
-                    started = time.perf_counter()
+                started = self._before(step)
                 try:
                     resp: Response = await self._http.send(step)
                 except TransportError as exc:
-                    if hooks is not None:
-                        hooks.after_request(
-                            exchange_of(step.method, step.url, None, time.perf_counter() - started)
-                        )
+                    self._after(step, None, started)
                     step = op.throw(exc)
                 else:
-                    if hooks is not None:
-                        hooks.after_request(
-                            exchange_of(step.method, step.url, resp, time.perf_counter() - started)
-                        )
+                    self._after(step, resp, started)
                     step = op.send(resp)
         except StopIteration as done:
             result: T = done.value

@@ -17,8 +17,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -30,10 +30,13 @@ from directpost.tiktok import AsyncTransport
 from directpost.web import i18n, templating
 from directpost.web.deps import AccountRequiredError, SignInRequiredError, sign_in_url
 from directpost.web.i18n import _
+from directpost.web.metrics import HttpMetricsMiddleware
+from directpost.web.request_id import RequestIdMiddleware
 from directpost.web.routes import (
     account,
     auth,
     compose,
+    health,
     media_public,
     operator,
     posts,
@@ -46,7 +49,9 @@ from directpost.web.security import (
     require_csrf,
     security_headers,
     session_cookie_options,
+    session_timeouts,
 )
+from directpost.web.sessions import ServerSessionMiddleware, SessionBackend
 from directpost.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -64,6 +69,7 @@ _ROUTERS = [
     webhooks.router,  # F: TikTok webhooks
     media_public.router,  # F: per-attempt media URLs for PULL_FROM_URL
     operator.router,  # F: the operator's settings page (only with an operator token)
+    health.router,  # operations: /healthz, /readyz, /metrics (operator token)
 ]
 
 
@@ -135,13 +141,18 @@ def create_app(
     templating.configure(settings)
 
     # Middleware runs outermost-last: headers wrap everything, sessions wrap the routes.
-    app.add_middleware(
-        SessionMiddleware, secret_key=session_secret, **session_cookie_options(settings)
+    app.add_middleware(  # server-side sessions: the cookie holds an opaque token (TOS-1)
+        ServerSessionMiddleware,
+        backend=SessionBackend(services.factory, session_timeouts(settings)),
+        secret_key=session_secret,
+        **session_cookie_options(settings),
     )
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(
         SecurityHeadersMiddleware, headers=security_headers(settings), static_prefix=STATIC_PREFIX
     )
+    app.add_middleware(HttpMetricsMiddleware)  # /metrics: requests by route, status, time
+    app.add_middleware(RequestIdMiddleware)  # outermost: every line of a request has its id
 
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
     for router in _ROUTERS:
@@ -206,6 +217,34 @@ def create_app(
                     "changed. Go back, check the form and try again."
                 ),
             )
-        return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+        # Where and what, never the value sent back: it may not even be JSON (`1e999` is
+        # infinity), and echoing input helps nobody.
+        errors = [
+            {
+                "loc": list(error.get("loc", ())),
+                "msg": error.get("msg", ""),
+                "type": error.get("type", ""),
+            }
+            for error in exc.errors()
+        ]
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: Exception) -> Response:
+        # An id past what the database stores (2^63 on SQLite, 2^31 on PostgreSQL) or a NUL
+        # character PostgreSQL refuses: the request's mistake, and nothing was written.
+        log.info(
+            "A value out of range for the database in %s %s.", request.method, request.url.path
+        )
+        return _error_page(
+            request,
+            status=400,
+            heading=_("Something is not right"),
+            message=_(
+                "A value in the request is out of range (an id too large, or a character that "
+                "cannot be stored). Nothing was changed."
+            ),
+        )
 
     return app

@@ -38,6 +38,7 @@ from directpost.store import accounts as store_accounts
 from directpost.store.accounts import Person, TikTokAccount
 from directpost.store.base import utcnow
 from directpost.tiktok import AsyncTikTokClient
+from directpost.web.sessions import session_person
 from directpost.web.templating import SESSION_ACCOUNT_KEY, SESSION_PERSON_KEY
 from directpost.web.views import PersonView
 
@@ -117,18 +118,18 @@ def next_path(request: Request) -> str:
 
 
 def get_optional_person(request: Request, db: DbSession) -> Person | None:
-    """The signed-in person, or None for a visitor (a stale session is treated as signed out)."""
-    person_id = request.session.get(SESSION_PERSON_KEY)
-    if not isinstance(person_id, int):
-        return None
-    person = store_accounts.get_person(db, person_id=person_id)
+    """The signed-in person, or None for a visitor (a stale session is treated as signed out).
+
+    The session's row is read with the person in one statement (`web.sessions`)."""
+    person = session_person(db, request)
+    release_connection(db)
     if person is None:
-        request.session.pop(SESSION_PERSON_KEY, None)
-        request.session.pop(SESSION_ACCOUNT_KEY, None)
+        if SESSION_PERSON_KEY in request.session:
+            request.session.pop(SESSION_PERSON_KEY, None)
+            request.session.pop(SESSION_ACCOUNT_KEY, None)
         return None
     active = request.session.get(SESSION_ACCOUNT_KEY)
     request.state.person_view = PersonView.of(person, active if isinstance(active, int) else None)
-    release_connection(db)
     return person
 
 

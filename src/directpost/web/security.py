@@ -1,5 +1,7 @@
 """Request safety for the web app (TOS-1): CSRF tokens, security headers, session cookie flags.
 
+Sessions live on the server (`web.sessions`): the cookie holds a random token, nothing else.
+
 CSRF: each session holds one random token. Every state-changing request (anything but GET,
 HEAD, OPTIONS) must echo it, in the `X-CSRF-Token` header (scripts) or the `csrf_token` form
 field (plain forms); otherwise it is refused with 403 before the route runs. Templates get
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +21,8 @@ from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from directpost.config import Settings
+from directpost.store.sessions import Timeouts
+from directpost.web.sessions import ensure_loaded, server_session
 
 CSRF_SESSION_KEY = "csrf"
 CSRF_HEADER = "x-csrf-token"
@@ -27,7 +32,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_EXEMPT_PREFIXES: tuple[str, ...] = ("/webhooks/",)
 
 SESSION_COOKIE = "directpost_session"
-SESSION_MAX_AGE = 14 * 24 * 3600
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -40,6 +44,19 @@ class CsrfError(HTTPException):
             detail=(
                 "This form has expired or did not come from this site, so nothing was changed. "
                 "Reload the page and try again."
+            ),
+        )
+
+
+class SessionEndedError(HTTPException):
+    """The request came with a session that is over: nothing is done, the person signs in."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            status_code=401,
+            detail=(
+                "Your session has ended (signed out, or unused for too long), so nothing was "
+                "changed. Sign in again to continue."
             ),
         )
 
@@ -65,6 +82,12 @@ async def require_csrf(request: Request) -> None:
         return
     if request.url.path.startswith(CSRF_EXEMPT_PREFIXES):
         return
+    await ensure_loaded(request)  # in a worker thread, not on the event loop
+    web = server_session(request)
+    if web is not None and web.ended:
+        # Signed out, disconnected, deleted, locked down or timed out: say so (401 / sign in),
+        # rather than "this form has expired".
+        raise SessionEndedError()
     expected = request.session.get(CSRF_SESSION_KEY)
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
@@ -168,11 +191,20 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+def session_timeouts(settings: Settings) -> Timeouts:
+    """How long a session lives without use, and at most (`web.sessions`)."""
+    return Timeouts(
+        idle=timedelta(seconds=settings.session_idle_timeout_seconds),
+        absolute=timedelta(seconds=settings.session_absolute_timeout_seconds),
+    )
+
+
 def session_cookie_options(settings: Settings) -> dict[str, Any]:
-    """SessionMiddleware options: HttpOnly (always), SameSite=Lax, Secure behind https."""
+    """Session cookie options: HttpOnly (always), SameSite=Lax, Secure behind https; the
+    browser keeps it as long as the session can live."""
     return {
         "session_cookie": SESSION_COOKIE,
-        "max_age": SESSION_MAX_AGE,
+        "max_age": settings.session_absolute_timeout_seconds,
         "same_site": "lax",
         "https_only": settings.public_base_url.startswith("https://"),
     }

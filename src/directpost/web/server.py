@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import secrets
@@ -59,7 +60,10 @@ class BackgroundServer:
         self.sock = sock
         host, port = sock.getsockname()[:2]
         self.base_url = f"http://{host}:{port}"
-        config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False)
+        # log_config=None: uvicorn's lines go through our handler (format, context, redaction).
+        config = uvicorn.Config(
+            app, log_level=log_level, lifespan="on", access_log=False, log_config=None
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [sock]}, daemon=True, name="directpost-app"
@@ -83,13 +87,20 @@ class BackgroundServer:
 
 
 def serve_in_foreground(app: FastAPI, host: str, port: int, *, log_level: str = "info") -> None:
-    """Serve `app` on host:port until interrupted, on a socket from `bind_socket` (TCP_NODELAY).
+    """Serve `app` on host:port until interrupted, on a socket from `bind_socket` (TCP_NODELAY)."""
+    serve_socket_in_foreground(app, bind_socket(host, port), log_level=log_level)
+
+
+def serve_socket_in_foreground(
+    app: FastAPI, sock: socket.socket, *, log_level: str = "info"
+) -> None:
+    """Serve `app` on an already bound socket until interrupted, then close it.
 
     `X-Forwarded-*` headers are trusted from a proxy on 127.0.0.1 only (uvicorn's default).
     """
-    sock = bind_socket(host, port)
     try:
-        config = uvicorn.Config(app, proxy_headers=True, log_level=log_level)
+        # log_config=None: uvicorn's lines (access log included) go through our handler.
+        config = uvicorn.Config(app, proxy_headers=True, log_level=log_level, log_config=None)
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
@@ -153,6 +164,35 @@ def emulator_app_registration(
     }
 
 
+class ListenError(RuntimeError):
+    """The app cannot listen where it was asked to (a busy port, an unknown host): one line
+    that says what to do, never a traceback."""
+
+
+def bind_app_socket(host: str, port: int) -> socket.socket:
+    """`bind_socket` for `directpost run`, with a busy port or a bad host as a `ListenError`."""
+    try:
+        return bind_socket(host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ListenError(
+                f"port {port} on {host} is already in use (is directpost already running?). "
+                f"Stop what listens there, or pick another port: directpost run --port "
+                f"{port + 1 if port < 65535 else 8080} (with make: make run "
+                f'RUN_ARGS="--port {port + 1 if port < 65535 else 8080}").'
+            ) from None
+        reason = exc.strerror or str(exc)
+        raise ListenError(
+            f"cannot listen on {host}:{port} ({reason}). Choose another --host or --port."
+        ) from None
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
 def start_emulator_process(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
     """Start `directpost emulator` beside the app and wait until it answers."""
     url = f"http://{settings.emulator_host}:{settings.emulator_port}"
@@ -163,8 +203,9 @@ def start_emulator_process(settings: Settings) -> tuple[subprocess.Popen[bytes],
     else:
         probe.close()
         raise RuntimeError(
-            f"Port {settings.emulator_port} is already in use, so the emulator cannot start. "
-            "Stop whatever listens there or set DIRECTPOST_EMULATOR_PORT to a free port."
+            f"port {settings.emulator_port} is already in use, so the local TikTok emulator "
+            "cannot start. Stop what listens there, or pick another port: "
+            f"directpost run --emulator-port {settings.emulator_port + 1}."
         )
     process = subprocess.Popen(  # noqa: S603 - our own CLI, no shell
         [
@@ -186,57 +227,82 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def run(settings: Settings) -> None:
-    """`make run`: migrate, start the emulator when no TikTok credentials are set, the worker
-    in-process, and serve the app on settings.host:settings.port."""
+def _with_local_emulator(settings: Settings, emulator_url: str) -> Settings:
+    """Register a fresh client key for this run with the emulator at `emulator_url` and point
+    the settings at it."""
+    client_key = "dp" + secrets.token_hex(8)
+    client_secret = secrets.token_urlsafe(32)
+    _post_json(
+        f"{emulator_url}/_emulator/apps",
+        emulator_app_registration(settings, client_key=client_key, secret=client_secret),
+    )
+    return settings.model_copy(
+        update={
+            "tiktok_client_key": client_key,
+            "tiktok_client_secret": SecretStr(client_secret),
+            "tiktok_auth_base_url": emulator_url,
+            "tiktok_api_base_url": emulator_url,
+        }
+    )
+
+
+def run_banner(settings: Settings) -> str:
+    """What `directpost run` prints once the app's port is bound: where it is, and how in."""
+    public = settings.public_base_url.rstrip("/")
+    lines = ["", f"  directpost is running at {public}"]
+    if settings.uses_emulator:
+        api = settings.tiktok_api_base_url
+        lines += [
+            f"  Local TikTok emulator:  {api} (inspector: {api}/_emulator/)",
+            "  Sign in: open the app, press “Continue with TikTok” and allow access: the demo",
+            "  creator picked for you can post (demo-public, demo-60s, demo-banned … show the",
+            "  other cases). Nothing reaches the real TikTok.",
+        ]
+    else:
+        lines.append(f"  TikTok: {settings.tiktok_api_base_url} (client key configured)")
+    lines.append("  Stop with Ctrl+C.\n")
+    return "\n".join(lines)
+
+
+def run(
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    emulator_port: int | None = None,
+) -> None:
+    """`make run`: bind the app's port, start the emulator when no TikTok credentials are set,
+    migrate, start the worker in-process, then print the banner and serve.
+
+    The port is bound first so that a busy one is a `ListenError` before anything is printed
+    or started; port 0 picks a free one, and the public URL (hence the OAuth redirect URI the
+    emulator registers) follows the port actually bound.
+    """
     from directpost.store.migrate import migrate
 
     configure_logging()
+    settings = settings.listening_on(host=host, port=port, emulator_port=emulator_port)
+    sock = bind_app_socket(settings.host, settings.port)
     emulator: subprocess.Popen[bytes] | None = None
     try:
-        if settings.uses_emulator:
+        settings = settings.listening_on(port=int(sock.getsockname()[1]))
+        if settings.starts_local_emulator:
+            if settings.emulator_port == 0:
+                settings = settings.listening_on(emulator_port=_free_port(settings.emulator_host))
             emulator, emulator_url = start_emulator_process(settings)
-            client_key = "dp" + secrets.token_hex(8)
-            client_secret = secrets.token_urlsafe(32)
-            _post_json(
-                f"{emulator_url}/_emulator/apps",
-                emulator_app_registration(settings, client_key=client_key, secret=client_secret),
-            )
-            settings = settings.model_copy(
-                update={
-                    "tiktok_client_key": client_key,
-                    "tiktok_client_secret": SecretStr(client_secret),
-                    "tiktok_auth_base_url": emulator_url,
-                    "tiktok_api_base_url": emulator_url,
-                }
-            )
+            settings = _with_local_emulator(settings, emulator_url)
         migrate(settings)
         worker = start_in_process(settings)
-        public = settings.public_base_url.rstrip("/")
-        lines = [
-            "",
-            f"  directpost is running at {public}",
-        ]
-        if settings.uses_emulator or emulator is not None:
-            lines += [
-                f"  Local TikTok emulator:  {settings.tiktok_api_base_url} "
-                f"(inspector: {settings.tiktok_api_base_url}/_emulator/)",
-                "  Sign in: open the app, press “Continue with TikTok”, pick a demo creator",
-                "  (demo-private posts in unaudited mode; demo-public, demo-60s, demo-banned …",
-                "  show the other cases) and allow access. Nothing reaches the real TikTok.",
-            ]
-        else:
-            lines.append(f"  TikTok: {settings.tiktok_api_base_url} (client key configured)")
-        lines.append("  Stop with Ctrl+C.\n")
-        print("\n".join(lines), flush=True)
+        print(run_banner(settings), flush=True)
         # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so the
         # `finally` blocks below still stop the worker and the emulator.
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
-            serve_in_foreground(create_app(settings), settings.host, settings.port)
+            serve_socket_in_foreground(create_app(settings), sock)
         finally:
             worker.stop()
     finally:
+        sock.close()
         if emulator is not None:
             emulator.terminate()
             try:

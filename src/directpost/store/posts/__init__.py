@@ -27,7 +27,12 @@ from directpost.store.posts.attempts import (
 )
 from directpost.store.posts.caps import CapStanding, cap_standing
 from directpost.store.posts.data_rights import delete_posts_of_person, export_posts
-from directpost.store.posts.figures import OperatorFigures, operator_figures
+from directpost.store.posts.figures import (
+    OperatorFigures,
+    QueueFigures,
+    operator_figures,
+    queue_figures,
+)
 from directpost.store.posts.models import (
     Post,
     PostConsent,
@@ -71,6 +76,7 @@ __all__ = [
     "PostToStart",
     "PublishAttempt",
     "PublishLease",
+    "QueueFigures",
     "RateBudgetHit",
     "WebhookEvent",
     "add_consent",
@@ -98,6 +104,7 @@ __all__ = [
     "post_by_publish_id",
     "post_progress",
     "post_to_start",
+    "queue_figures",
     "record_webhook_event",
     "release_lease",
     "renew_lease",

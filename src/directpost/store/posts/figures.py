@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
+    case,
     func,
     select,
 )
 from sqlalchemy.orm import Session
 
 from directpost.publishing.states import (
+    ACTIVE_STATES,
     CANCELLED,
     DISCONNECTED,
+    DUE_STATES,
     FAILED,
     PUBLISHED,
     SENT_TO_INBOX,
@@ -80,3 +83,48 @@ def operator_figures(
         ended=ended,
         median_seconds_to_final=median,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFigures:
+    """The queue as a monitoring system sees it (`/metrics`): every post by state, the posts
+    due now, and how long the oldest of them has waited."""
+
+    by_state: dict[str, int]
+    #: Posts in a due state whose time has come (a worker should be on them now).
+    due_now: int
+    #: The earliest `due_at` among those (None: nothing is due).
+    oldest_due_at: datetime | None
+    #: The oldest `updated_at` of a queued, publishing or processing post (None: none).
+    oldest_active_update_at: datetime | None
+
+
+def queue_figures(session: Session, *, now: datetime) -> QueueFigures:
+    """Two aggregate queries, both on the (state, due_at) index: posts by state, and the due
+    and active posts' count and ages. Nothing about any one person."""
+    rows = session.execute(select(Post.state, func.count()).group_by(Post.state)).all()
+    due = Post.due_at <= now
+    count, oldest_due, oldest_active = session.execute(
+        select(
+            func.count(case((due, 1))),
+            func.min(case((due, Post.due_at))),
+            func.min(case((Post.state.in_(ACTIVE_STATES), Post.updated_at))),
+        ).where(Post.state.in_(DUE_STATES))
+    ).one()
+    return QueueFigures(
+        by_state={str(state): int(n) for state, n in rows},
+        due_now=int(count or 0),
+        oldest_due_at=_as_utc(oldest_due),
+        oldest_active_update_at=_as_utc(oldest_active),
+    )
+
+
+def _as_utc(value: object) -> datetime | None:
+    """An aggregate's datetime (min() over a CASE loses the column's UTC type on SQLite)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a datetime, got {type(value).__name__}")
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -21,21 +20,18 @@ from directpost.publishing import tokens
 from directpost.publishing.wiring import Services
 from directpost.store import accounts as store
 from directpost.store import posts as post_store
+from directpost.store import sessions as session_store
 from directpost.store import uploads as upload_store
 from directpost.store.accounts import TikTokAccount
 from directpost.tiktok import APIError, OAuthError, TikTokError
 from directpost.web.deps import CurrentPerson, DbSession, ServicesDep
 from directpost.web.i18n import _
+from directpost.web.sessions import end_other_sessions
 from directpost.web.templating import SESSION_ACCOUNT_KEY, render
+from directpost.web.views import MyData, StoredFile, plain_size
 
 log = logging.getLogger(__name__)
 router = APIRouter()
-
-_SECTION_TITLES = {
-    "people": "Your profile",
-    "tiktok_accounts": "Linked TikTok accounts",
-    "post_history": "Your posts, with what you agreed to and each try at TikTok",
-}
 
 
 def person_data(db: Session, *, person_id: int) -> dict[str, Any]:
@@ -44,13 +40,6 @@ def person_data(db: Session, *, person_id: int) -> dict[str, Any]:
     data = store.export_person_data(db, person_id=person_id)
     data["post_history"] = post_store.export_posts(db, person_id=person_id)
     return data
-
-
-def _cell(value: Any) -> Any:
-    """A table cell for the data page: nested records shown as compact JSON."""
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return value
 
 
 class RevokeUnreachableError(Exception):
@@ -147,32 +136,54 @@ async def disconnect(
             status=502,
         )
     store.forget_tokens(db, account_id=account.id, status="disconnected")
+    end_other_sessions(db, request, person_id=person.id)  # TOS-1: copies of the cookie too
     if request.session.get(SESSION_ACCOUNT_KEY) == account.id:
         request.session.pop(SESSION_ACCOUNT_KEY, None)
     log.info("Account %s disconnected by its person.", account.id)
     return RedirectResponse("/accounts", status_code=303)
 
 
-@dataclass(frozen=True, slots=True)
-class DataSection:
-    title: str
-    columns: list[str]
-    rows: list[dict[str, Any]]
+def my_data(db: Session, *, person_id: int) -> MyData:
+    """What is stored about the person in plain words (DG-5), from the export itself, plus the
+    uploaded files with their sizes (the export names the uploads; their files are read here)."""
+    data = person_data(db, person_id=person_id)
+    files: list[StoredFile] = []
+    total = 0
+    for row in data.get("uploads", []):
+        try:
+            upload = upload_store.get_upload(db, person_id=person_id, upload_id=str(row["id"]))
+        except upload_store.UploadNotFoundError:
+            continue
+        for f in upload.files:
+            total += f.received
+            files.append(
+                StoredFile(
+                    name=f.filename,
+                    size=plain_size(f.received),
+                    uploaded=f.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+                )
+            )
+    connected = frozenset(
+        a.id for a in store.list_accounts(db, person_id=person_id) if a.is_connected
+    )
+    return MyData.of(data, files, total, connected)
+
+
+def _data_page(
+    request: Request, db: Session, person_id: int, message: str = "", status: int = 200
+) -> HTMLResponse:
+    return render(
+        request,
+        "account/data.html",
+        {"data": my_data(db, person_id=person_id), "message": message},
+        status_code=status,
+    )
 
 
 @router.get("/me/data", response_class=HTMLResponse)
 def data_page(request: Request, person: CurrentPerson, db: DbSession) -> HTMLResponse:
-    """What is stored about the person, table by table, without secrets."""
-    data = person_data(db, person_id=person.id)
-    sections = [
-        DataSection(
-            title=_(_SECTION_TITLES.get(name, name.replace("_", " ").capitalize())),
-            columns=list(rows[0].keys()) if rows else [],
-            rows=[{k: _cell(v) for k, v in row.items()} for row in rows],
-        )
-        for name, rows in data.items()
-    ]
-    return render(request, "account/data.html", {"sections": sections, "message": ""})
+    """What is stored about the person, in plain words, without secrets (DG-5)."""
+    return _data_page(request, db, person.id)
 
 
 @router.get("/me/data/export")
@@ -206,19 +217,12 @@ async def delete_everything(
 ) -> Response:
     """Revoke every linked account at TikTok, then delete all of the person's data (DG-5)."""
     if confirm != "yes":
-        data = store.export_person_data(db, person_id=person.id)
-        sections = [
-            DataSection(title=name, columns=list(rows[0]) if rows else [], rows=rows)
-            for name, rows in data.items()
-        ]
-        return render(
+        return _data_page(
             request,
-            "account/data.html",
-            {
-                "sections": sections,
-                "message": _("Nothing was deleted: tick the box to confirm, then press delete."),
-            },
-            status_code=400,
+            db,
+            person.id,
+            _("Nothing was deleted: tick the box to confirm, then press delete."),
+            status=400,
         )
     accounts = store.list_accounts(db, person_id=person.id)
     await run_in_threadpool(db.commit)
@@ -249,6 +253,7 @@ async def delete_everything(
     def delete_rows() -> list[str]:
         keys = upload_store.storage_keys_for_person(db, person_id=person.id)
         store.delete_person(db, person_id=person.id)
+        session_store.end_person_sessions(db, person_id=person.id)  # every browser (TOS-1)
         db.commit()
         return keys
 

@@ -27,6 +27,7 @@ from directpost.tiktok import OAuthError, TikTokError
 from directpost.web.deps import DbSession, OptionalPerson, ServicesDep
 from directpost.web.i18n import _
 from directpost.web.security import rotate_csrf_token
+from directpost.web.sessions import renew_session
 from directpost.web.templating import SESSION_ACCOUNT_KEY, SESSION_PERSON_KEY, render
 
 log = logging.getLogger(__name__)
@@ -243,6 +244,8 @@ async def callback(
     if not linking:
         # A new sign-in starts a new session: nothing from before sign-in carries over.
         request.session.clear()
+    else:
+        renew_session(request)  # a new token all the same: a cookie seen before stops working
     request.session[SESSION_PERSON_KEY] = account.person_id
     request.session[SESSION_ACCOUNT_KEY] = account.id
     rotate_csrf_token(request)
@@ -251,6 +254,7 @@ async def callback(
 
 @router.post("/auth/sign-out")
 def sign_out(request: Request) -> Response:
-    """Forget the session (the CSRF check has already run: sign-out is a POST)."""
+    """End the session on the server: its row is deleted when the response starts, so a copy
+    of the cookie names nothing any more (TOS-1). The CSRF check has run: sign-out is a POST."""
     request.session.clear()
     return RedirectResponse("/", status_code=303)

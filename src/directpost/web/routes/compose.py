@@ -55,6 +55,7 @@ from directpost.web.deps import (
 )
 from directpost.web.i18n import _
 from directpost.web.security import require_csrf
+from directpost.web.sessions import session_person
 from directpost.web.templating import SESSION_ACCOUNT_KEY, SESSION_PERSON_KEY, render
 from directpost.web.views import PersonView
 
@@ -200,8 +201,7 @@ class _Reads:
 def _read_for_render(
     services: Services,
     *,
-    person_id: int,
-    active_id: int | None,
+    request: Request,
     upload_id: str,
     can_ask: bool,
     snapshot_of: int | None,
@@ -217,10 +217,11 @@ def _read_for_render(
     account.
     """
     with services.factory() as db:
-        person = store_accounts.get_person(db, person_id=person_id)
+        person = session_person(db, request)  # with the session's row: one statement (TOS-1)
         if person is None:
             return None
-        view = PersonView.of(person, active_id)
+        active_id = request.session.get(SESSION_ACCOUNT_KEY)
+        view = PersonView.of(person, active_id if isinstance(active_id, int) else None)
         account = active_account(person, view)
         try:
             token = store_accounts.usable_access_token(
@@ -228,7 +229,7 @@ def _read_for_render(
             )
         except store_accounts.AccountNotConnectedError as exc:
             raise AccountRequiredError() from exc
-        upload = _load_upload(db, person_id=person_id, upload_id=upload_id)
+        upload = _load_upload(db, person_id=person.id, upload_id=upload_id)
         media = compose_form.media_facts(upload)  # loads the files for the template too
         policy = posting_policy(db, services.settings, open_id=account.open_id, now=utcnow())
     spend = can_ask and snapshot_of != account.id
@@ -241,15 +242,10 @@ async def _reads(
 ) -> _Reads:
     """The render's reads (`_read_for_render`) for whoever is signed in; sends a signed-out
     visitor (or a stale session) to sign in, like `CurrentPerson` / `CurrentAccount`."""
-    person_id = request.session.get(SESSION_PERSON_KEY)
-    if not isinstance(person_id, int):
-        raise SignInRequiredError(next_path(request))
-    active = request.session.get(SESSION_ACCOUNT_KEY)
     reads = await run_in_threadpool(
         _read_for_render,
         services,
-        person_id=person_id,
-        active_id=active if isinstance(active, int) else None,
+        request=request,
         upload_id=upload_id,
         can_ask=services.tiktok_client is not None,
         snapshot_of=snapshot_of,
@@ -279,11 +275,45 @@ async def _creator_info_now(request: Request, services: Services, reads: _Reads)
     return creator
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ScheduleField:
+    """The "publish later" field as the creator left it: a local date-time and its zone.
+
+    The page never decides the time: POST /posts converts it (`service.parse_schedule`). `detect`
+    asks the page's script to fill in the browser's own time zone (first render only); without
+    script the zone stays as shown, UTC, and the creator may type theirs.
+    """
+
+    at: str = ""
+    zone: str = "UTC"
+    detect: bool = True
+
+    @classmethod
+    def from_form(cls, form: Any) -> ScheduleField:
+        at, zone = form.get("scheduled_at"), form.get("time_zone")
+        return cls(
+            at=at.strip() if isinstance(at, str) else "",
+            zone=(zone.strip() if isinstance(zone, str) else "") or "UTC",
+            detect=not isinstance(zone, str),
+        )
+
+
 def _render_controls(
-    request: Request, template: str, creator: CreatorFacts, reads: _Reads, draft: rules.Draft
+    request: Request,
+    template: str,
+    creator: CreatorFacts,
+    reads: _Reads,
+    draft: rules.Draft,
+    schedule: ScheduleField | None = None,
 ) -> Response:
     state = rules.compose_state(creator, draft, reads.policy)
-    return render(request, template, {"state": state, "upload": reads.upload, "draft": draft})
+    context = {
+        "state": state,
+        "upload": reads.upload,
+        "draft": draft,
+        "schedule": schedule or ScheduleField(),
+    }
+    return render(request, template, context)
 
 
 @router.get("/compose", response_class=HTMLResponse)
@@ -351,7 +381,8 @@ async def compose_controls(request: Request, services: ServicesDep) -> Response:
                 status_code=503,
             )
     draft = compose_form.parse_draft(form, media=reads.media)
-    return _render_controls(request, "compose/_controls.html", creator, reads, draft)
+    schedule = ScheduleField.from_form(form)
+    return _render_controls(request, "compose/_controls.html", creator, reads, draft, schedule)
 
 
 @router.get("/compose/preview", response_class=HTMLResponse)

@@ -34,6 +34,7 @@ from directpost.store.base import utcnow
 from directpost.store.lockdown import LockdownView, recent_lockdowns
 from directpost.web.deps import DbSession, ServicesDep, release_connection
 from directpost.web.i18n import _
+from directpost.web.operator_access import throttled_check
 from directpost.web.operator_charts import (
     DEFAULT_WINDOW,
     OperatorCharts,
@@ -42,6 +43,7 @@ from directpost.web.operator_charts import (
     window_name,
 )
 from directpost.web.security import require_csrf
+from directpost.web.sessions import ensure_loaded, renew_session
 from directpost.web.templating import render
 
 router = APIRouter(tags=["operator"], dependencies=[Depends(require_csrf)])
@@ -75,10 +77,14 @@ def _enabled_token(settings: Settings) -> str:
     return token
 
 
+def _bearer(request: Request) -> str:
+    scheme, _sep, presented = request.headers.get("authorization", "").partition(" ")
+    return presented.strip() if scheme.lower() == "bearer" else ""
+
+
 def _is_operator(request: Request, token: str) -> bool:
-    header = request.headers.get("authorization", "")
-    scheme, _sep, presented = header.partition(" ")
-    if scheme.lower() == "bearer" and presented and _same(presented.strip(), token):
+    presented = _bearer(request)
+    if presented and _same(presented, token):
         return True
     proof = request.session.get(OPERATOR_SESSION_KEY)
     return isinstance(proof, str) and _same(proof, _session_proof(token))
@@ -201,8 +207,16 @@ async def operator_page(
 ) -> Response:
     settings = services.settings
     token = _enabled_token(settings)
+    await ensure_loaded(request)
     if not _is_operator(request, token):
         await run_in_threadpool(release_connection, db)
+        bearer = _bearer(request)
+        if bearer:  # a wrong token in the header counts like a wrong one in the form
+            refused = await run_in_threadpool(
+                throttled_check, request, services, presented=bearer, expected=token
+            )
+            if refused is not None:
+                return refused
         return render(request, "operator/sign_in.html", {"message": ""}, status_code=401)
     chosen = window_name(window)
 
@@ -244,21 +258,20 @@ def _state_labels() -> dict[str, str]:
 @router.post("/operator/sign-in", response_model=None)
 def operator_sign_in(request: Request, services: ServicesDep, token: str = Form("")) -> Response:
     expected = _enabled_token(services.settings)
-    if not token or not _same(token.strip(), expected):
-        return render(
-            request,
-            "operator/sign_in.html",
-            {"message": _("That is not this deployment's operator token. Nothing was changed.")},
-            status_code=401,
-        )
+    refused = throttled_check(request, services, presented=token.strip(), expected=expected)
+    if refused is not None:
+        return refused
+    renew_session(request)  # a new token for the operator's session: no fixation
     request.session[OPERATOR_SESSION_KEY] = _session_proof(expected)
     return RedirectResponse("/operator", status_code=303)
 
 
 @router.post("/operator/sign-out", response_model=None)
 def operator_sign_out(request: Request, services: ServicesDep) -> Response:
+    """End the operator's part of the session on the server (the row forgets the proof)."""
     _enabled_token(services.settings)
     request.session.pop(OPERATOR_SESSION_KEY, None)
+    renew_session(request)
     return RedirectResponse("/", status_code=303)
 
 

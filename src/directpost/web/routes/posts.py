@@ -63,6 +63,12 @@ class PostView:
     cancellable: bool
     needs_confirmation: bool
     created_at: str
+    #: The cover (a photo, or the video shown at its cover frame), as this app serves it.
+    thumb_url: str = ""
+    thumb_is_video: bool = False
+    account_name: str = ""
+    audience: str = ""
+    finished_local: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -95,11 +101,60 @@ def in_time_zone(moment: datetime, zone: str) -> str:
         return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _thumbnail(post: store.Post) -> tuple[str, bool]:
+    """The post's cover as the preview served it (`/uploads/…/files/…`), while the upload is
+    kept; ("", False) when there is none to show."""
+    choices = post.choices or {}
+    media = post.media or []
+    index = 0
+    if post.kind == "photos":
+        raw = choices.get("photo_cover_index")
+        index = raw if isinstance(raw, int) and 0 <= raw < len(media) else 0
+    if not media or not post.upload_id:
+        return "", False
+    key = str(media[index].get("key", ""))
+    prefix = f"uploads/{post.upload_id}/"
+    if not key.startswith(prefix):
+        return "", False
+    url = f"/uploads/{post.upload_id}/files/{key[len(prefix) :]}"
+    if post.kind == "video":
+        cover_ms = choices.get("cover_timestamp_ms")
+        seconds = cover_ms / 1000 if isinstance(cover_ms, int) and cover_ms > 0 else 0.1
+        return f"{url}#t={seconds:.1f}", True
+    return url, False
+
+
+#: The posts list's filters: a name in the address and the states it shows.
+STATE_FILTERS: dict[str, frozenset[str]] = {
+    "scheduled": frozenset({"scheduled"}),
+    "in_progress": frozenset({"queued", "publishing", "processing"}),
+    "done": frozenset({"published", "sent_to_inbox"}),
+    "attention": frozenset(
+        {"needs_confirmation", "try_later", "failed", "cancelled", "disconnected", "held"}
+    ),
+}
+FILTER_LABELS = {
+    "": "All",
+    "scheduled": "Scheduled",
+    "in_progress": "In progress",
+    "done": "Published",
+    "attention": "Needs attention",
+}
+
+
 def post_view(post: store.Post) -> PostView:
     choices = post.choices or {}
     username = ""
+    account_name = ""
     if post.consent is not None:
         username = str(post.consent.creator_info.get("username", ""))
+        account_name = str(post.consent.creator_info.get("nickname", ""))
+    privacy = str(choices.get("privacy_level") or "")
+    if post.mode == "inbox":
+        audience = _("Draft in your TikTok inbox")
+    else:
+        audience = _(PRIVACY_LABELS.get(privacy, privacy)) if privacy else ""
+    thumb_url, thumb_is_video = _thumbnail(post)
     scheduled_local = ""
     if post.scheduled_at is not None:
         scheduled_local = in_time_zone(post.scheduled_at, post.time_zone)
@@ -127,7 +182,14 @@ def post_view(post: store.Post) -> PostView:
         editable=lifecycle.can_reschedule(post.state),
         cancellable=route is not None,
         needs_confirmation=lifecycle.can_retry(post.state),
-        created_at=post.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        created_at=in_time_zone(post.created_at, post.time_zone),
+        thumb_url=thumb_url,
+        thumb_is_video=thumb_is_video,
+        account_name=account_name,
+        audience=audience,
+        finished_local=(
+            in_time_zone(post.finished_at, post.time_zone) if post.finished_at is not None else ""
+        ),
     )
 
 
@@ -251,11 +313,19 @@ async def publish(
 
 
 @router.get("/posts", response_model=None)
-def list_posts(request: Request, person: CurrentPerson, db: DbSession) -> Response:
-    views = [post_view(p) for p in store.list_posts(db, person_id=person.id)]
+def list_posts(request: Request, person: CurrentPerson, db: DbSession, state: str = "") -> Response:
+    """The person's posts, newest first; `state` keeps one group of states (STATE_FILTERS)."""
+    chosen = state if state in STATE_FILTERS else ""
+    posts = store.list_posts(db, person_id=person.id)
+    if chosen:
+        posts = [p for p in posts if p.state in STATE_FILTERS[chosen]]
+    views = [post_view(p) for p in posts]
     if _wants_json(request):
         return JSONResponse({"posts": [v.as_json() for v in views]})
-    return render(request, "posts/list.html", {"posts": views})
+    filters = [(name, _(label)) for name, label in FILTER_LABELS.items()]
+    return render(
+        request, "posts/list.html", {"posts": views, "filters": filters, "chosen": chosen}
+    )
 
 
 def _own_post(db: Session, person_id: int, post_id: int) -> store.Post:

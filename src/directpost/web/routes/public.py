@@ -1,13 +1,14 @@
-"""Public pages (DG-4): home, privacy policy, terms, contact; and a bare health endpoint."""
+"""Public pages (DG-4): home, privacy policy, terms, contact (`/healthz` is in `routes.health`)."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 
-from directpost.web.deps import OptionalPerson
+from directpost.web.deps import OptionalPerson, ServicesDep
 from directpost.web.routes.auth import safe_next_path
 from directpost.web.templating import render
 
@@ -38,12 +39,27 @@ def terms(request: Request, person: OptionalPerson) -> HTMLResponse:
     return render(request, "public/terms.html")
 
 
+#: An e-mail address inside the operator's contact text (made a mailto: link on the page).
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def contact_parts(text: str) -> list[tuple[str, bool]]:
+    """The operator's contact text (settings.operator_contact) cut into plain text and e-mail
+    addresses, so the page links each address without marking any of the text safe."""
+    parts: list[tuple[str, bool]] = []
+    at = 0
+    for found in _EMAIL.finditer(text):
+        if found.start() > at:
+            parts.append((text[at : found.start()], False))
+        parts.append((found.group(0).rstrip("."), True))
+        at = found.start() + len(found.group(0).rstrip("."))
+    if at < len(text):
+        parts.append((text[at:], False))
+    return parts
+
+
 @router.get("/contact", response_class=HTMLResponse)
-def contact(request: Request, person: OptionalPerson) -> HTMLResponse:
-    return render(request, "public/contact.html")
-
-
-@router.get("/healthz")
-def healthz() -> JSONResponse:
-    """Liveness: answers without touching the database (also the bench's bare endpoint)."""
-    return JSONResponse({"status": "ok"})
+def contact(request: Request, person: OptionalPerson, services: ServicesDep) -> HTMLResponse:
+    """Who runs the site and how to reach them (an auditor checks the address)."""
+    parts = contact_parts(services.settings.operator_contact)
+    return render(request, "public/contact.html", {"contact": parts})

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from directpost.publishing import webhooks
+from directpost.publishing.telemetry import record_webhook_delivery
 from directpost.tiktok import SIGNATURE_HEADER
 from directpost.web.deps import ServicesDep
 
@@ -33,8 +34,10 @@ async def tiktok_webhook(request: Request, services: ServicesDep) -> Response:
     try:
         body = await request.body()
     except ClientDisconnect:  # the sender gave up; it will deliver again
+        record_webhook_delivery("client_gone")
         return Response(status_code=400)
     if len(body) > MAX_BODY_BYTES:
+        record_webhook_delivery("too_large")
         return JSONResponse({"detail": "The body is too large to be a TikTok event."}, 413)
     settings = services.settings
     try:
@@ -47,11 +50,17 @@ async def tiktok_webhook(request: Request, services: ServicesDep) -> Response:
         )
     except webhooks.WebhookRejected as exc:
         log.warning("refused a webhook delivery: %s", exc)
+        record_webhook_delivery("rejected")
         return JSONResponse({"detail": "The signature does not verify."}, status_code=400)
 
     def apply() -> webhooks.WebhookResult:
         with services.factory() as session, session.begin():
             return webhooks.apply_webhook(session, body=body, event=event)
 
-    result = await run_in_threadpool(apply)
+    try:
+        result = await run_in_threadpool(apply)
+    except Exception:
+        record_webhook_delivery("failed")  # TikTok delivers it again; the log has the why
+        raise
+    record_webhook_delivery("duplicate" if result.duplicate else "applied")
     return JSONResponse({"ok": True, "duplicate": result.duplicate})

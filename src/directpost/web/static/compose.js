@@ -18,7 +18,7 @@
 
   function textFields() {
     var values = {};
-    slot.querySelectorAll('input[type="text"], textarea').forEach(function (el) {
+    slot.querySelectorAll('input[type="text"], input[type="datetime-local"], textarea').forEach(function (el) {
       values[el.name] = el.value;
     });
     return values;
@@ -51,9 +51,21 @@
         }
       }
     }
+    detectTimeZone();
     slot.setAttribute("aria-busy", "false");
     form.dispatchEvent(new CustomEvent("directpost:controls-updated", { bubbles: true }));
     if (again) { schedule(150); }
+  }
+
+  // "Publish later": the time is read in the browser's own zone, which only the browser knows.
+  // The server converts it (and shows the zone it used); without script the field says UTC.
+  function detectTimeZone() {
+    var field = document.getElementById("time_zone");
+    if (!field || !field.hasAttribute("data-detect-zone")) { return; }
+    field.removeAttribute("data-detect-zone");
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+    if (zone) { field.value = zone; }
   }
 
   function refresh() {
@@ -99,6 +111,7 @@
     var el = event.target;
     if (el.id === "cover_timestamp_ms") { showCoverFrame(el); return; }
     if (el.matches('input[type="text"], textarea')) { schedule(200); }
+    if (el.id === "scheduled_at") { schedule(400); } // the button says "Schedule" when set
   });
 
   // Cover frame picker: the preview player shows the frame the slider points at.
@@ -112,6 +125,16 @@
     var out = document.getElementById("cover-time");
     if (out) { out.textContent = seconds.toFixed(1) + " s"; }
   }
+
+  // The empty phone shown before an upload, kept to put back when the upload is replaced.
+  var previewSlot = document.getElementById("compose-preview");
+  var emptyPreview = previewSlot ? previewSlot.cloneNode(true).childNodes : [];
+  var emptyNodes = Array.prototype.map.call(emptyPreview, function (n) { return n; });
+  function showEmptyPreview() {
+    if (!previewSlot) { return; }
+    previewSlot.replaceChildren.apply(previewSlot, emptyNodes.map(function (n) { return n.cloneNode(true); }));
+  }
+  if (previewSlot && !previewSlot.querySelector(".phone-empty")) { emptyNodes = []; }
 
   function loadPreview(uploadId) {
     var target = document.getElementById("compose-preview");
@@ -127,12 +150,14 @@
     });
   }
 
+  detectTimeZone();
+
   // upload.js announces each upload's outcome; the rules then decide what the page allows.
   document.addEventListener("directpost:upload", function (event) {
     var detail = event.detail || {};
     document.getElementById("upload-id").value = detail.id || "";
     if (detail.state === "ready") { loadPreview(detail.id); }
-    else { document.getElementById("compose-preview").replaceChildren(); }
+    else { showEmptyPreview(); }
     schedule(0);
   });
 })();

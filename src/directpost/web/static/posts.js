@@ -72,7 +72,7 @@
   var FINAL = ["published", "sent_to_inbox", "failed", "cancelled", "disconnected", "try_later", "needs_confirmation"];
   var section = document.getElementById("post-live");
   if (section) { followDetail(section); }
-  document.querySelectorAll("tr[data-post-id]").forEach(function (row) {
+  document.querySelectorAll("[data-post-id]:not(#post-live)").forEach(function (row) {
     if (FINAL.indexOf(row.dataset.state) === -1) { followRow(row); }
   });
 })();

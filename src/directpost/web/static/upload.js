@@ -71,11 +71,15 @@
       });
   }
 
+  var barLabel = document.getElementById("upload-progress-label");
   function showProgress(sent, total) {
     progressBox.hidden = false;
     var percent = total ? Math.floor((sent / total) * 100) : 0;
     bar.value = percent;
     barText.textContent = percent + "%";
+    // At 100 % every byte has arrived: the bar says so, not "Uploading".
+    var key = percent >= 100 ? "data-label-uploaded" : "data-label-uploading";
+    if (barLabel) { barLabel.textContent = progressBox.getAttribute(key) || barLabel.textContent; }
   }
 
   function totalOf(files) {
