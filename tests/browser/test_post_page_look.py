@@ -128,6 +128,45 @@ def test_publish_later_takes_the_time_in_the_browsers_zone_and_stores_it_in_utc(
         context.close()
 
 
+@pytest.mark.slow
+def test_a_post_scheduled_in_the_browsers_zone_runs_at_that_local_time(
+    browser: Any, live_app: LiveApp, tmp_path: Path
+) -> None:
+    context = _open(browser, live_app, timezone_id=ZONE)
+    try:
+        page = context.new_page()
+        _signed_in_post_page(page, live_app, open_id="demo-private")
+        upload(page, make_video(tmp_path / "soon.mp4", seconds=1.0))
+        page.locator("#privacy_level").select_option("SELF_ONLY")
+        # The next whole minute at least 30 s away, in New York's time (the field has minutes).
+        soon = datetime.now(ZoneInfo(ZONE)) + timedelta(seconds=90)
+        local = soon.replace(second=0, microsecond=0, tzinfo=None)
+        page.locator("#scheduled_at").fill(local.strftime("%Y-%m-%dT%H:%M"))
+        publish_button(page).click()
+        page.wait_for_url(re.compile(r"/posts/\d+"))
+        post_id = int(re.search(r"/posts/(\d+)", page.url).group(1))  # type: ignore[union-attr]
+        due = local.replace(tzinfo=ZoneInfo(ZONE)).astimezone(ZoneInfo("UTC"))
+        # The page follows it: scheduled until then, then published (the worker runs it).
+        expect(page.locator("#post-live")).to_contain_text("Published", timeout=150_000)
+        started = _started_at(live_app, post_id)
+        assert due <= started < due + timedelta(seconds=30), (due, started)
+    finally:
+        context.close()
+
+
+def _started_at(live_app: LiveApp, post_id: int) -> datetime:
+    engine = create_engine(live_app.settings.resolved_database_url)
+    try:
+        with engine.connect() as db:
+            raw = db.execute(
+                text("SELECT started_at FROM posts WHERE id = :id"), {"id": post_id}
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    when = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
+    return when if when.tzinfo else when.replace(tzinfo=ZoneInfo("UTC"))
+
+
 def test_publish_later_without_script_shows_the_zone_it_reads_the_time_in(
     browser: Any, live_app: LiveApp
 ) -> None:
