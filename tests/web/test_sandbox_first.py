@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 import httpx2
 import pytest
 
-from tests.fixtures.live import api_sign_in, fetch_csrf
-from tests.fixtures.media_files import make_video
+from tests.fixtures.first_run import submit_clip
+from tests.fixtures.live import api_sign_in
 from tests.fixtures.processes import free_port, wait_until_answers
 
 pytestmark = pytest.mark.anyio
@@ -71,34 +71,7 @@ async def test_run_without_credentials_posts_end_to_end_on_the_local_emulator_dg
         # Sign-in goes to the local emulator, never to TikTok.
         assert urlsplit(start.headers["location"]).netloc == f"127.0.0.1:{emulator_port}"
         assert (await api_sign_in(client, open_id="demo-private")).status_code == 303
-        csrf = await fetch_csrf(client, "/compose")
-        data = make_video(tmp_path / "clip.mp4", seconds=1.0).read_bytes()
-        headers = {"X-CSRF-Token": csrf}
-        created = await client.post(
-            "/uploads",
-            json={
-                "kind": "video",
-                "files": [{"name": "clip.mp4", "size": len(data), "type": "video/mp4"}],
-            },
-            headers=headers,
-        )
-        assert created.status_code == 201, created.text
-        upload = created.json()
-        file_id = upload["files"][0]["id"]
-        sent = await client.put(
-            f"/uploads/{upload['id']}/files/{file_id}?offset=0", content=data, headers=headers
-        )
-        assert sent.status_code == 200, sent.text
-        await client.post(f"/uploads/{upload['id']}/finish", headers=headers)
-        posted = await client.post(
-            "/posts",
-            data={
-                "csrf_token": csrf,
-                "upload_id": upload["id"],
-                "title": "sandbox first",
-                "privacy_level": "SELF_ONLY",
-            },
-        )
+        posted = await submit_clip(client, tmp_path, "sandbox first")
         assert posted.status_code == 303, posted.text
         status_url = urlsplit(posted.headers["location"]).path + "/status"
         deadline = time.monotonic() + 60
