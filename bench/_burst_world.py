@@ -173,6 +173,7 @@ class World:
             budget_url=redis_url,
             transfer_mode=transfer_mode,
             media_storage_url=f"s3://{S3_BUCKET}/{data_dir.name}" if s3_endpoint else "",
+            operator_token=secrets.token_urlsafe(32),  # for /metrics
             s3_endpoint_url=s3_endpoint,
         )
         self.emulator_url = emulator_url
@@ -228,6 +229,19 @@ class World:
             env=self._env(),
             stdout=self.log,
             stderr=self.log,
+        )
+
+    def metric_families(self) -> list[str]:
+        """The metric families the app's `/metrics` shows now (issue 13: scraped after a burst)."""
+        answer = httpx2.get(
+            self.settings.public_base_url + "/metrics",
+            headers={"authorization": "Bearer " + self.settings.operator_token.get_secret_value()},
+            timeout=30,
+            trust_env=False,
+        )
+        answer.raise_for_status()
+        return sorted(
+            {line.split()[2] for line in answer.text.splitlines() if line.startswith("# TYPE ")}
         )
 
     def start_workers(self, processes: int, threads: int) -> None:

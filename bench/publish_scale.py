@@ -169,6 +169,7 @@ def burst(size: str, source: str, args: argparse.Namespace, video: Path, tmp: Pa
             cpu_before = world.cpu()
             elapsed = world.wait_all_final(1800, since=due.wait())
             cpu_used = world.cpu().minus(cpu_before)
+            print("/metrics families after the burst: " + ", ".join(world.metric_families()))
             world.stop_workers()
             started_at = due.at
             timeline = world.init_timeline(started_at)
