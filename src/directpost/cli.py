@@ -40,7 +40,6 @@ def emulator(
 @app.command()
 def migrate() -> None:
     """Bring the database up to date (SQLite by default, or DIRECTPOST_DATABASE_URL)."""
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import OperationalError
 
     from directpost.config import SettingsError, get_settings
@@ -53,14 +52,7 @@ def migrate() -> None:
         typer.echo(f"directpost migrate: {exc}", err=True)
         raise typer.Exit(2) from exc
     except OperationalError as exc:
-        # One line, not the driver's traceback: where, what it said, what to check.
-        where = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        typer.echo(
-            f"directpost migrate: cannot reach the database at {where} ({reason}). Check "
-            "DIRECTPOST_DATABASE_URL and that the server is running; nothing was changed.",
-            err=True,
-        )
+        typer.echo(_database_unreachable("migrate", settings.resolved_database_url, exc), err=True)
         raise typer.Exit(1) from exc
     typer.echo("The database is up to date.")
 
@@ -218,6 +210,38 @@ def rotate_keys(
     )
 
 
+def _database_unreachable(command: str, url: str, exc: Exception) -> str:
+    """One line, not the driver's traceback: where (no password), what it said, what to do."""
+    from sqlalchemy.engine import make_url
+
+    where = make_url(url).render_as_string(hide_password=True)
+    orig = getattr(exc, "orig", None)
+    reason = (
+        str(orig or exc).strip().splitlines()[0] if str(orig or exc).strip() else type(exc).__name__
+    )
+    return (
+        f"directpost {command}: cannot reach the database at {where} ({reason}). Check "
+        "DIRECTPOST_DATABASE_URL and that the server is running; nothing was changed."
+    )
+
+
+def _require_database(command: str, url: str) -> None:
+    """Exit 1 with one line when the database does not answer at start (a setting to fix, not
+    an outage to wait out: a running worker retries an outage with backoff)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except OperationalError as exc:
+        typer.echo(_database_unreachable(command, url, exc), err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+
+
 def _operator_name() -> str:
     """Who ran an operator command: user@host, for the record."""
     import getpass
@@ -246,6 +270,7 @@ def worker(
 
     configure_logging()
     settings = get_settings()
+    _require_database("worker", settings.resolved_database_url)
     if processes == 1:
         clean = run_worker(settings, threads=threads, grace_s=grace)
     else:

@@ -45,6 +45,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from sqlalchemy.exc import OperationalError
+
 from directpost.config import Settings
 from directpost.publishing import housekeeping, measures, pipeline
 from directpost.publishing.wiring import Services, build_services
@@ -57,6 +59,8 @@ log = logging.getLogger(__name__)
 #: TikTok request (30 s timeout) or one upload chunk fits; the container's stop timeout must be
 #: longer (compose.yaml: `stop_grace_period`).
 DEFAULT_GRACE_S = 30.0
+#: The longest pause between two claims while the database does not answer.
+_OUTAGE_MAX_PAUSE_S = 30.0
 #: How often a job's budget wait looks whether the worker is stopping.
 _STOP_POLL_S = 0.1
 
@@ -255,13 +259,23 @@ class Worker:
         return len(due)
 
     def _dispatcher(self) -> None:
+        failing = 0.0  # the pause after a failed claim, doubled while the failures go on
         while not self.stop_event.is_set():
             self._wake.clear()
             try:
                 claimed = self.dispatch_once()
-            except Exception:  # the dispatcher must outlive a database hiccup
-                log.exception("claiming due posts failed; trying again")
-                claimed = 0
+                failing = 0.0
+            except Exception as exc:  # the dispatcher must outlive a database outage
+                failing = min(_OUTAGE_MAX_PAUSE_S, failing * 2 or self.sweep_interval_s)
+                if isinstance(exc, OperationalError):  # unreachable: one line, no traceback
+                    reason = str(exc.orig or exc).strip().splitlines()[0]
+                    log.warning(
+                        "the database does not answer (%s); trying again in %.1f s", reason, failing
+                    )
+                else:
+                    log.exception("claiming due posts failed; trying again in %.1f s", failing)
+                self.stop_event.wait(failing)
+                continue
             with self._lock:
                 free = self.threads - self._outstanding
             if claimed and free > 0:

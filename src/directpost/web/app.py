@@ -17,7 +17,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -228,6 +228,25 @@ def create_app(
             for error in exc.errors()
         ]
         return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(request: Request, exc: OperationalError) -> Response:
+        # The database does not answer (down, restarting, wrong address): say so, no traceback.
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        log.warning(
+            "the database does not answer (%s) for %s %s", reason, request.method, request.url.path
+        )
+        response = _error_page(
+            request,
+            status=503,
+            heading=_("This site cannot reach its database"),
+            message=_(
+                "Nothing was changed. It is usually back within a minute: try again shortly. "
+                "If it lasts, tell the site's operator."
+            ),
+        )
+        response.headers["Retry-After"] = "30"
+        return response
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)
