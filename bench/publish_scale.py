@@ -71,8 +71,8 @@ from bench._burst_world import (  # noqa: E402
     duplicates_and_missing,
     final_at_tiktok,
     make_video,
-    s3_server,
 )
+from bench._s3 import s3_server  # noqa: E402
 
 INIT_WINDOW_S = 60.0
 INITS_PER_WINDOW = 6
