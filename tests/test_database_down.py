@@ -1,5 +1,6 @@
-"""Issue 15, item 6: a database that does not answer fails clearly. `worker` started against one
-says so in one line and exits 1 (a setting to fix); a running worker's dispatcher waits out an
+"""Issue 15, item 6: a database that does not answer fails clearly. `migrate` and `worker`
+started against one say so in one line (where, what it said, what to check; never the
+password) and exit 1 (a setting to fix), not a 520-line traceback; a running worker's dispatcher waits out an
 outage with backoff and one line each time, not a traceback every 0.25 s; a page that needs the
 database answers 503 in words, not a 500."""
 
@@ -26,11 +27,15 @@ def _closed_database() -> str:
     return f"postgresql+psycopg://app:s3cretpw@127.0.0.1:{free_port()}/app"
 
 
-def test_worker_started_against_an_unreachable_database_says_so_and_exits_1() -> None:
+@pytest.mark.parametrize("command", ["migrate", "worker"])
+def test_a_command_started_against_an_unreachable_database_says_so_in_one_line_and_exits_1(
+    command: str,
+) -> None:
+    port = free_port()  # nothing listens here
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIRECTPOST_")}
-    env["DIRECTPOST_DATABASE_URL"] = _closed_database()
+    env["DIRECTPOST_DATABASE_URL"] = f"postgresql+psycopg://app:s3cretpw@127.0.0.1:{port}/app"
     result = subprocess.run(
-        [sys.executable, "-m", "directpost.cli", "worker"],
+        [sys.executable, "-m", "directpost.cli", command],
         env=env,
         capture_output=True,
         text=True,
@@ -40,6 +45,7 @@ def test_worker_started_against_an_unreachable_database_says_so_and_exits_1() ->
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "cannot reach the database" in lines[0], result.stderr
+    assert f"127.0.0.1:{port}" in lines[0] and "DIRECTPOST_DATABASE_URL" in lines[0]
     assert "s3cretpw" not in result.stderr and "Traceback" not in result.stderr
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from directpost.config import Settings
 from directpost.publishing.worker import Worker, context_from_settings
-from tests.publishing.harness import FAST
+from tests.publishing.timing import FAST
 
 CRASH_TIMING = replace(
     FAST, claim_ttl=timedelta(seconds=2), lease_ttl=timedelta(seconds=2), max_tries=40

@@ -14,21 +14,16 @@ from datetime import timedelta
 
 from directpost.config import Settings
 from directpost.logs import configure_logging
-from directpost.publishing.pipeline import Timing
 from directpost.publishing.worker import Worker, context_from_settings, serve_until_signal
+from tests.publishing.timing import FAST
 
-#: The bench's short waits (tests/publishing/harness.py `FAST`; not imported, so this process
-#: loads no web code), except: budget waits of up to two minutes happen inside the job (so a
-#: job is caught waiting when the stop comes), and claims and leases last a few seconds.
-GRACEFUL_TIMING = Timing(
+#: The bench's short waits (`tests/publishing/timing.py`), except: budget waits of up to two
+#: minutes happen inside the job (so a job is caught waiting when the stop comes), and claims
+#: and leases last a few seconds.
+GRACEFUL_TIMING = replace(
+    FAST,
     claim_ttl=timedelta(seconds=5),
     lease_ttl=timedelta(seconds=5),
-    lease_busy_retry=timedelta(seconds=0.05),
-    retry_base_s=0.05,
-    retry_max_s=0.5,
-    poll_first_s=0.05,
-    poll_base_s=0.05,
-    poll_max_s=0.5,
     inline_wait_s=120.0,
     max_tries=40,
 )

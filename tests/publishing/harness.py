@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +33,7 @@ from directpost.web.server import BackgroundServer, bind_socket
 from tests.fixtures.emulator import EmulatorHandle
 from tests.fixtures.live import make_app_settings
 from tests.fixtures.media_files import make_photo, make_video
-
-#: Short waits for tests; TikTok's limits themselves are never shortened.
-FAST = pipeline.Timing(
-    claim_ttl=timedelta(seconds=3),
-    lease_ttl=timedelta(seconds=3),
-    lease_busy_retry=timedelta(seconds=0.05),
-    retry_base_s=0.05,
-    retry_max_s=0.5,
-    poll_first_s=0.05,
-    poll_base_s=0.05,
-    poll_max_s=0.5,
-    inline_wait_s=5.0,
-    max_tries=6,
-)
+from tests.publishing.timing import FAST
 
 
 @dataclass
