@@ -115,6 +115,10 @@ def test_publish_later_takes_the_time_in_the_browsers_zone_and_stores_it_in_utc(
         expect(publish_button(page)).to_have_text("Schedule the post")
         expect(publish_button(page)).to_be_enabled()
         expect(page.locator("#time_zone")).to_have_value(ZONE)  # kept through re-renders
+        # The caps of that day, beside the field (CAP-3: its day in the browser's zone).
+        expect(page.get_by_test_id("day-caps").locator('[data-rule="CAP-3"]')).to_contain_text(
+            f"{local:%A} {local.day} {local:%B}"
+        )
         publish_button(page).click()
         page.wait_for_url(re.compile(r"/posts/\d+"))
         post_id = int(re.search(r"/posts/(\d+)", page.url).group(1))  # type: ignore[union-attr]

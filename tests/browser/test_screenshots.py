@@ -100,6 +100,9 @@ def test_take_screenshots(
         page.get_by_label("Title").fill("Behind the scenes")
         page.locator("#privacy_level").select_option("SELF_ONLY")
         page.locator("#scheduled_at").fill(_tomorrow_morning(page))
+        expect(page.get_by_test_id("day-caps")).to_be_visible()  # the caps of that day
+        expect(publish_button(page)).to_have_text("Schedule the post")
+        shot("post-page-scheduled")
         publish_button(page).click()
         page.wait_for_url(re.compile(r"/posts/\d+"))
         page.goto("/posts")

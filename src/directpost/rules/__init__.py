@@ -7,7 +7,7 @@ enforce when the page is bypassed. Both read the same rules, so page and server 
 
 from __future__ import annotations
 
-from directpost.rules.caps import app_policy, cap_violations, creator_cap
+from directpost.rules.caps import DayCap, app_policy, cap_violations, creator_cap, day_caps
 from directpost.rules.compose import (
     ComposeState,
     Disclosure,
@@ -42,6 +42,7 @@ __all__ = [
     "AppPolicy",
     "ComposeState",
     "CreatorFacts",
+    "DayCap",
     "Declaration",
     "Disclosure",
     "Draft",
@@ -58,6 +59,7 @@ __all__ = [
     "cap_violations",
     "compose_state",
     "creator_cap",
+    "day_caps",
     "offered_privacy_levels",
     "title_limit",
     "utf16_len",

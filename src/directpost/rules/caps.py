@@ -7,6 +7,8 @@ publish route and the publish job refuse the same posts with the same words.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from directpost.rules import limits, texts
 from directpost.rules.model import AppPolicy, PostMode, Violation
 
@@ -46,4 +48,55 @@ def cap_violations(policy: AppPolicy, mode: PostMode) -> list[Violation]:
         found.append(Violation("CAP-3", texts.daily_posts_reached(policy.posts_started_24h)))
     if mode == "inbox" and policy.inbox_started_24h >= limits.PENDING_SHARES_PER_DAY:
         found.append(Violation("CAP-5", texts.pending_shares_reached(policy.inbox_started_24h)))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class DayCap:
+    """One cap as it stands on the day a post is scheduled for: a plain sentence, and whether
+    this post would go past it (then the page warns and says what to do, CAP-3)."""
+
+    rule: str
+    text: str
+    full: bool
+
+
+def day_caps(
+    *,
+    day: str,
+    mode: PostMode,
+    audited: bool,
+    configured_creator_cap: int,
+    creators: int,
+    creator_included: bool,
+    posts: int,
+    inbox: int,
+) -> list[DayCap]:
+    """The caps of the day picked for "publish later", from what is already planned or posted
+    that day (`day` is the creator's own words for it, e.g. "Tuesday 8 December").
+
+    A warning, not a refusal: caps count over a rolling 24 hours when the post starts, and the
+    job checks them again then (`cap_violations`) with the counts of that moment.
+    """
+    found: list[DayCap] = []
+    if mode == "inbox":
+        found.append(
+            DayCap(
+                "CAP-5",
+                texts.day_inbox_planned(day, inbox),
+                inbox >= limits.PENDING_SHARES_PER_DAY,
+            )
+        )
+    else:
+        found.append(
+            DayCap(
+                "CAP-3",
+                texts.day_posts_planned(day, posts),
+                posts >= limits.POSTS_PER_CREATOR_PER_DAY,
+            )
+        )
+    cap = creator_cap(audited=audited, configured=configured_creator_cap)
+    if not audited or creators >= cap:
+        full = not creator_included and creators >= cap
+        found.append(DayCap("CAP-1", texts.day_creators_planned(day, creators, cap), full))
     return found

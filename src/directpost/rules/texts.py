@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from directpost.rules.limits import PENDING_SHARES_PER_DAY, POSTS_PER_CREATOR_PER_DAY
 from directpost.rules.model import Declaration, Link, MediaKind
 
 MUSIC_USAGE_URL: Final = "https://www.tiktok.com/legal/page/global/music-usage-confirmation/en"
@@ -63,6 +64,12 @@ INBOX_NOTE: Final = (
     "settings in the TikTok app, where you can also post it."
 )
 AIGC_NOTE: Final = "TikTok will show \u201cCreator labeled as AI-generated\u201d on the post."
+#: UX-5d: said once a post is sent (the post page's template holds the same words for gettext;
+#: tests/terminal/test_terminal_texts.py keeps the two equal).
+PROCESSING_NOTICE: Final = (
+    "Your post has been sent. It may take a few minutes for TikTok to process it and for it "
+    "to be visible on your profile."
+)
 
 
 def label_prompt(kind: MediaKind, *, your_brand: bool, branded_content: bool) -> str | None:
@@ -115,4 +122,47 @@ def pending_shares_reached(shares: int) -> str:
     return (
         f"{shares} drafts were already sent to this account's TikTok inbox in the last 24 hours, "
         "the most TikTok allows. Post or delete them in the TikTok app, then try again tomorrow."
+    )
+
+
+def _posts(n: int) -> str:
+    return "1 post" if n == 1 else f"{n} posts"
+
+
+def day_posts_planned(day: str, posts: int) -> str:
+    """CAP-3 on the day picked for "publish later"."""
+    cap = POSTS_PER_CREATOR_PER_DAY
+    if posts >= cap:
+        return (
+            f"{day} already has {_posts(posts)} for this account, TikTok's daily limit: this "
+            "post would be refused at its time. Pick another day."
+        )
+    return (
+        f"{day}: {_posts(posts) if posts else 'no other posts'} planned for this account. "
+        f"TikTok allows about {cap} a day for each account."
+    )
+
+
+def day_inbox_planned(day: str, drafts: int) -> str:
+    """CAP-5 on the day picked for "publish later"."""
+    cap = PENDING_SHARES_PER_DAY
+    if drafts >= cap:
+        return (
+            f"{day} already has {drafts} drafts for this account's inbox, the most TikTok "
+            "allows in a day: this one would be refused at its time. Pick another day."
+        )
+    return f"{day}: {drafts} of {cap} inbox drafts TikTok allows in a day for this account."
+
+
+def day_creators_planned(day: str, creators: int, cap: int) -> str:
+    """CAP-1 on the day picked for "publish later"."""
+    if creators >= cap:
+        return (
+            f"{day} already has posts from {creators} accounts, the most this app may post "
+            f"for in a day ({cap}). Posts from those accounts still go; a post from another "
+            "account that day would be refused at its time."
+        )
+    return (
+        f"{day}: {creators} of the {cap} accounts this app may post for in a day have posts "
+        "planned."
     )

@@ -25,7 +25,7 @@ from directpost.store.posts.attempts import (
     revoke_attempt_url,
     start_tracking,
 )
-from directpost.store.posts.caps import CapStanding, cap_standing
+from directpost.store.posts.caps import CapStanding, DayPlan, cap_standing, day_plan
 from directpost.store.posts.data_rights import delete_posts_of_person, export_posts
 from directpost.store.posts.figures import (
     OperatorFigures,
@@ -68,6 +68,7 @@ from directpost.store.posts.webhook_events import record_webhook_event
 
 __all__ = [
     "CapStanding",
+    "DayPlan",
     "MediaGrant",
     "OperatorFigures",
     "Post",
@@ -88,6 +89,7 @@ __all__ = [
     "clear_enqueued",
     "confirm_attempt",
     "create_post",
+    "day_plan",
     "delete_posts_of_person",
     "due_post_ids",
     "end_run",

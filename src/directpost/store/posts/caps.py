@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from directpost.publishing.states import (
     CANCELLED,
+    DISCONNECTED,
     FAILED,
     REACHED_TIKTOK,
 )
@@ -68,3 +69,49 @@ def cap_standing(session: Session, *, open_id: str, since: datetime) -> CapStand
         _CAP_STANDING, {"open_id": open_id, "since": since}
     ).one()
     return CapStanding(int(creators or 0), bool(mine), int(posts or 0), int(inbox or 0))
+
+
+@dataclass(frozen=True, slots=True)
+class DayPlan:
+    """What is planned for one day (the creator's local day, as UTC bounds): the caps' counts
+    for a day in the future, so "publish later" can show the caps of the day picked."""
+
+    #: Accounts with a post planned or posted that day through this app (CAP-1).
+    creators: int
+    #: Whether this creator is one of them.
+    creator_included: bool
+    #: This creator's posts planned or posted that day (CAP-3), and of those the drafts (CAP-5).
+    posts: int
+    inbox: int
+
+
+def _day_plan_statement() -> Any:
+    # A post counts on the day it was scheduled for, or the day it was made when sent at once;
+    # failed, cancelled and disconnected ones will not reach TikTok that day.
+    when = func.coalesce(Post.scheduled_at, Post.created_at)
+
+    def on_the_day(*columns: Any) -> Any:
+        return select(*columns).where(
+            when >= param("start", type_=UTCDateTime()),
+            when < param("end", type_=UTCDateTime()),
+            Post.state.not_in((FAILED, CANCELLED, DISCONNECTED)),
+        )
+
+    mine = on_the_day(func.count(Post.id)).where(Post.open_id == param("open_id"))
+    return select(
+        on_the_day(func.count(func.distinct(Post.open_id))).scalar_subquery(),
+        on_the_day(Post.id).where(Post.open_id == param("open_id")).exists(),
+        mine.scalar_subquery(),
+        mine.where(Post.mode == "inbox").scalar_subquery(),
+    )
+
+
+_DAY_PLAN = _day_plan_statement()
+
+
+def day_plan(session: Session, *, open_id: str, start: datetime, end: datetime) -> DayPlan:
+    """The caps' counts of one day, in one statement."""
+    creators, mine, posts, inbox = session.execute(
+        _DAY_PLAN, {"open_id": open_id, "start": start, "end": end}
+    ).one()
+    return DayPlan(int(creators or 0), bool(mine), int(posts or 0), int(inbox or 0))

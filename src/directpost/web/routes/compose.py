@@ -30,6 +30,7 @@ from directpost.publishing.policy import posting_policy
 from directpost.publishing.wiring import Services
 from directpost.rules import CreatorFacts
 from directpost.store import accounts as store_accounts
+from directpost.store import posts as store_posts
 from directpost.store import uploads as upload_store
 from directpost.store.accounts import TikTokAccount
 from directpost.store.base import utcnow
@@ -42,6 +43,19 @@ from directpost.tiktok import (
     TikTokError,
 )
 from directpost.web import compose_form
+from directpost.web.api_contract import (
+    ACCOUNT,
+    ACCOUNT_CHANGE,
+    CHANGE,
+    DATABASE,
+    INVALID,
+    POST_FORM,
+    SIGNED_IN,
+    SIGNED_IN_CHANGE,
+    TIKTOK,
+    html_route,
+    page,
+)
 from directpost.web.deps import (
     AccountRequiredError,
     CurrentPerson,
@@ -54,6 +68,7 @@ from directpost.web.deps import (
     refreshed_access_token,
 )
 from directpost.web.i18n import _
+from directpost.web.schedule_field import ScheduledDay, ScheduleField, caps_of_the_day
 from directpost.web.security import require_csrf
 from directpost.web.sessions import session_person
 from directpost.web.templating import SESSION_ACCOUNT_KEY, SESSION_PERSON_KEY, render
@@ -196,6 +211,10 @@ class _Reads:
     policy: rules.AppPolicy
     #: `try_spend`'s answer for this render's creator_info (0: spent), None when not asked.
     budget_answer: float | None
+    #: The day "publish later" points at (or why its time cannot be read), and what is planned
+    #: that day: the caps of that day are shown beside the field (CAP-1, CAP-3, CAP-5).
+    day: ScheduledDay | str | None = None
+    day_plan: store_posts.DayPlan | None = None
 
 
 def _read_for_render(
@@ -205,6 +224,7 @@ def _read_for_render(
     upload_id: str,
     can_ask: bool,
     snapshot_of: int | None,
+    day: ScheduledDay | str | None = None,
 ) -> _Reads | None:
     """Everything a Post page render reads, in one worker-thread trip (blocking I/O): the person
     with their accounts (one statement), the chosen upload, the caps' counts (one statement),
@@ -232,13 +252,23 @@ def _read_for_render(
         upload = _load_upload(db, person_id=person.id, upload_id=upload_id)
         media = compose_form.media_facts(upload)  # loads the files for the template too
         policy = posting_policy(db, services.settings, open_id=account.open_id, now=utcnow())
+        plan = (
+            store_posts.day_plan(db, open_id=account.open_id, start=day.start, end=day.end)
+            if isinstance(day, ScheduledDay)
+            else None
+        )
     spend = can_ask and snapshot_of != account.id
     answer = services.budgets.try_spend(account.open_id, "creator_info") if spend else None
-    return _Reads(view, account, token, upload, media, policy, answer)
+    return _Reads(view, account, token, upload, media, policy, answer, day, plan)
 
 
 async def _reads(
-    request: Request, services: Services, *, upload_id: str, snapshot_of: int | None
+    request: Request,
+    services: Services,
+    *,
+    upload_id: str,
+    snapshot_of: int | None,
+    day: ScheduledDay | str | None = None,
 ) -> _Reads:
     """The render's reads (`_read_for_render`) for whoever is signed in; sends a signed-out
     visitor (or a stale session) to sign in, like `CurrentPerson` / `CurrentAccount`."""
@@ -249,6 +279,7 @@ async def _reads(
         upload_id=upload_id,
         can_ask=services.tiktok_client is not None,
         snapshot_of=snapshot_of,
+        day=day,
     )
     if reads is None:
         request.session.pop(SESSION_PERSON_KEY, None)
@@ -275,29 +306,6 @@ async def _creator_info_now(request: Request, services: Services, reads: _Reads)
     return creator
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class ScheduleField:
-    """The "publish later" field as the creator left it: a local date-time and its zone.
-
-    The page never decides the time: POST /posts converts it (`service.parse_schedule`). `detect`
-    asks the page's script to fill in the browser's own time zone (first render only); without
-    script the zone stays as shown, UTC, and the creator may type theirs.
-    """
-
-    at: str = ""
-    zone: str = "UTC"
-    detect: bool = True
-
-    @classmethod
-    def from_form(cls, form: Any) -> ScheduleField:
-        at, zone = form.get("scheduled_at"), form.get("time_zone")
-        return cls(
-            at=at.strip() if isinstance(at, str) else "",
-            zone=(zone.strip() if isinstance(zone, str) else "") or "UTC",
-            detect=not isinstance(zone, str),
-        )
-
-
 def _render_controls(
     request: Request,
     template: str,
@@ -312,11 +320,28 @@ def _render_controls(
         "upload": reads.upload,
         "draft": draft,
         "schedule": schedule or ScheduleField(),
+        "schedule_problem": reads.day if isinstance(reads.day, str) else "",
+        "day_caps": (
+            caps_of_the_day(reads.day, reads.day_plan, mode=draft.mode, policy=reads.policy)
+            if isinstance(reads.day, ScheduledDay) and reads.day_plan is not None
+            else []
+        ),
     }
     return render(request, template, context)
 
 
-@router.get("/compose", response_class=HTMLResponse)
+@router.get(
+    "/compose",
+    response_class=HTMLResponse,
+    responses=html_route(
+        {503: page("The Post page cannot be shown: TikTok did not answer.")},
+        SIGNED_IN,
+        ACCOUNT,
+        DATABASE,
+        INVALID,
+        TIKTOK,
+    ),
+)
 async def compose_page(request: Request, services: ServicesDep, upload: str = "") -> Response:
     """The Post page, built from a creator_info fetched for this render (UX-1).
 
@@ -362,14 +387,31 @@ def _snapshot_account(request: Request) -> int | None:
     return account_id if isinstance(account_id, int) else None
 
 
-@router.post("/compose/state", response_class=HTMLResponse)
+@router.post(
+    "/compose/state",
+    response_class=HTMLResponse,
+    responses=html_route(
+        {503: page("TikTok did not answer: the controls cannot be shown.")},
+        SIGNED_IN_CHANGE,
+        ACCOUNT_CHANGE,
+        CHANGE,
+        DATABASE,
+        TIKTOK,
+    ),
+    openapi_extra=POST_FORM,
+)
 async def compose_controls(request: Request, services: ServicesDep) -> Response:
     """The page's controls re-rendered for the form as it is now (no rule runs in the browser)."""
     form = await request.form()
     raw_id = form.get("upload_id")
     upload_id = raw_id if isinstance(raw_id, str) else ""
+    schedule = ScheduleField.from_form(form)
     reads = await _reads(
-        request, services, upload_id=upload_id, snapshot_of=_snapshot_account(request)
+        request,
+        services,
+        upload_id=upload_id,
+        snapshot_of=_snapshot_account(request),
+        day=schedule.day(),
     )
     creator = _remembered(request, reads.account)
     if creator is None:  # page rendered for another account, or the session is new
@@ -381,11 +423,16 @@ async def compose_controls(request: Request, services: ServicesDep) -> Response:
                 status_code=503,
             )
     draft = compose_form.parse_draft(form, media=reads.media)
-    schedule = ScheduleField.from_form(form)
     return _render_controls(request, "compose/_controls.html", creator, reads, draft, schedule)
 
 
-@router.get("/compose/preview", response_class=HTMLResponse)
+@router.get(
+    "/compose/preview",
+    response_class=HTMLResponse,
+    responses=html_route(
+        {404: page("No checked upload to preview.")}, SIGNED_IN, DATABASE, INVALID
+    ),
+)
 def compose_preview(
     request: Request, person: CurrentPerson, db: DbSession, upload: str = ""
 ) -> Response:
