@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -37,7 +38,11 @@ def test_a_visitor_sent_to_sign_in_comes_back_to_the_page_they_wanted(page: Any)
 def test_disconnect_and_delete_everything_from_the_page_DG_5(page: Any) -> None:
     sign_in(page, open_id="demo-no-comments", next_path="/accounts")
     page.goto("/accounts")
-    page.get_by_role("button", name="Disconnect").click()
+    # Disconnect asks first: the button that sends it is hidden until the question is opened.
+    confirm = page.get_by_role("button", name=re.compile(r"^Yes, disconnect"))
+    assert not confirm.is_visible()
+    page.locator(".account summary", has_text="Disconnect…").click()
+    confirm.click()
     assert "Not connected" in page.locator(".account").first.inner_text()
 
     page.goto("/me/data")

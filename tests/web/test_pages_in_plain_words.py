@@ -103,6 +103,11 @@ async def test_my_data_says_what_is_stored_in_plain_words_and_asks_before_discon
     assert re.search(r'action="/accounts/\d+/disconnect"', confirm.group(1))
     assert len(re.findall(r'action="/accounts/\d+/disconnect"', page)) == 1
     assert 'href="/me/data/export"' in page and 'action="/me/data/delete"' in page
+    # The accounts page asks the same question before disconnecting.
+    accounts = (await personas.creator.get("/accounts")).text
+    confirm = re.search(r'<details class="confirm">(.*?)</details>', accounts, re.S)
+    assert confirm is not None and re.search(r'action="/accounts/\d+/disconnect"', confirm.group(1))
+    assert len(re.findall(r'action="/accounts/\d+/disconnect"', accounts)) == 1
 
 
 async def test_contact_page_links_the_operators_address(personas: Personas) -> None:
