@@ -387,6 +387,13 @@ def doctor(
     typer.echo("\nEverything checked is in order.")
 
 
+# login, logout, whoami, post, status, cancel: posting from the terminal (docs/terminal.md). The
+# module loads only Typer; each command imports its part when it runs.
+from directpost.terminal.commands import app as _terminal  # noqa: E402
+
+app.add_typer(_terminal)
+
+
 def main() -> None:
     app()
 
