@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         "",
         description="verified URL prefix that TikTok pulls media from; defaults to public_base_url",
     )
+    media_check_url: str = Field(
+        "",
+        description="the address a worker asks before each pull publish to see that the media "
+        "service answers; default the media URL prefix itself, 'off' to skip the check (when "
+        "this machine cannot reach its own public address)",
+    )
     transfer_mode: Literal["pull", "file_upload"] = Field(
         "pull", description="pull (PULL_FROM_URL, default) or file_upload when no public URL exists"
     )

@@ -6,6 +6,9 @@ gets 416 with `Content-Range: bytes */size`. It never redirects (TikTok treats a
 pull) and never transforms the bytes (UX-5b). The body streams from the store in pieces of at
 most 1 MiB, so memory does not grow with the file.
 
+`on_last_byte`, when given, is called (in a worker thread) once a GET's body has been sent
+through the file's last byte: the caller records that TikTok got the whole file.
+
 The caller (the web part) decides *whether* to serve: it resolves the per-attempt token to a
 key, checks expiry and revocation, and answers 404 itself when the URL is not (or no longer)
 valid.
@@ -13,7 +16,9 @@ valid.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -33,6 +38,8 @@ __all__ = [
     "parse_range",
     "serve_media",
 ]
+
+log = logging.getLogger(__name__)
 
 _CONTENT_TYPES = {
     ".mp4": "video/mp4",
@@ -139,6 +146,7 @@ def media_response(
     headers: dict[str, str],
     filename: str | None = None,
     content_type: str | None = None,
+    on_last_byte: Callable[[], None] | None = None,
 ) -> Response:
     """Build the response for `found` (already looked up) given the request's method and headers.
 
@@ -183,9 +191,20 @@ def media_response(
     base["content-length"] = str(stop - start)
     if method == "HEAD":
         return Response(status_code=status, headers=base)
-    return StreamingResponse(
-        store.iter_bytes(found.key, start, stop), status_code=status, headers=base
-    )
+    body = store.iter_bytes(found.key, start, stop)
+    if on_last_byte is not None and stop == size:
+        body = _then(body, on_last_byte)
+    return StreamingResponse(body, status_code=status, headers=base)
+
+
+def _then(chunks: Iterator[bytes], done: Callable[[], None]) -> Iterator[bytes]:
+    """The chunks, then `done()` once the last one was taken: a client that went away earlier
+    stops the iteration, and `done` is not called."""
+    yield from chunks
+    try:
+        done()
+    except Exception:  # a record that could not be written must not break the transfer
+        log.exception("recording a completed media transfer failed")
 
 
 async def serve_media(
@@ -195,6 +214,7 @@ async def serve_media(
     *,
     filename: str | None = None,
     content_type: str | None = None,
+    on_last_byte: Callable[[], None] | None = None,
 ) -> Response:
     """Answer a GET/HEAD for the object under `key`; 404 when it is not stored.
 
@@ -212,5 +232,6 @@ async def serve_media(
             headers={k.lower(): v for k, v in request.headers.items()},
             filename=filename,
             content_type=content_type,
+            on_last_byte=on_last_byte,
         )
     )

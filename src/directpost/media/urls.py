@@ -26,6 +26,11 @@ __all__ = [
 
 #: Path under the public base URL where media is served.
 MEDIA_PATH_PREFIX = "/m/"
+#: What the media route answers (404) for a link it does not serve: unknown, expired or
+#: withdrawn, without saying which. The worker's media check knows our service by it.
+NOT_SERVED_TEXT = "No media here: the link is unknown, expired or withdrawn.\n"
+#: A path under the prefix that is never a token: the media check's question costs no lookup.
+CHECK_PATH = "_check/alive"
 
 #: Bytes of randomness in a token (256 bits); `token_urlsafe(32)` makes 43 URL-safe characters.
 TOKEN_BYTES = 32

@@ -18,6 +18,7 @@ from directpost.config import Settings
 from directpost.media.storage import MediaStore
 from directpost.publishing import outcomes
 from directpost.publishing.budgets import Budgets, Ticket
+from directpost.publishing.media_check import MediaServiceCheck
 from directpost.store import posts as store
 from directpost.store.base import utcnow
 from directpost.store.crypto import TokenCipher
@@ -47,6 +48,8 @@ class Timing:
     #: Budget waits up to this long happen inside the job; longer ones reschedule it.
     inline_wait_s: float = 5.0
     max_tries: int = 6
+    #: A start that finds our media service not answering looks again after this long.
+    media_down_retry_s: float = 5.0
 
 
 @dataclass
@@ -65,15 +68,19 @@ class PublishContext:
     #: True once the worker is stopping (SIGTERM): a job gives its post back at the next safe
     #: point (a budget wait, an upload's chunk boundary) instead of going on.
     stopping: Callable[[], bool] = lambda: False
+    #: Asked before a pull publish starts: does our media service answer? (None: not asked.)
+    media_check: MediaServiceCheck | None = None
 
 
 class Reschedule(Exception):
-    """Stop this run; look at the post again after `delay` seconds."""
+    """Stop this run; look at the post again after `delay` seconds. `note`: why, in words
+    for the creator, kept on the post until the run that gets further clears it."""
 
-    def __init__(self, delay: float, *, count_try: bool = False) -> None:
+    def __init__(self, delay: float, *, count_try: bool = False, note: str = "") -> None:
         super().__init__(f"again in {delay:.1f}s")
         self.delay = delay
         self.count_try = count_try
+        self.note = note
 
 
 class Finish(Exception):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from directpost import tiktok
@@ -23,6 +23,7 @@ from directpost.publishing.states import (
     CANCELLED,
     CONFIRMED,
     FINAL_STATES,
+    FINISHED,
     HELD,
     NEEDS_CONFIRMATION,
     NEW,
@@ -250,6 +251,9 @@ def apply_answer(post: store.Post, answer: TikTokAnswer, *, now: datetime) -> No
         # Final for drafts: the creator finishes the post in the TikTok app.
         target, reason = SENT_TO_INBOX, None
     elif answer.status == "FAILED":
+        if pull_retry_allowed(post, answer.fail_reason):
+            retry_pull(post, answer.fail_reason, now=now)
+            return
         reason = outcomes.fail_reason_outcome(answer.fail_reason)
         target = reason.state
     else:
@@ -262,6 +266,67 @@ def apply_answer(post: store.Post, answer: TikTokAnswer, *, now: datetime) -> No
         move(post, target, now=now, reason_code=answer.fail_reason[:64], reason_text=reason.text)
 
 
+def _current_attempt(post: store.Post) -> store.PublishAttempt | None:
+    return next((a for a in post.attempts if a.state == CONFIRMED), None)
+
+
+def answer_is_current(post: store.Post, publish_id: str) -> bool:
+    """Whether an answer about `publish_id` concerns the post's current publish: one about a
+    publish TikTok already ended, the post since sent anew (`retry_pull`, or confirmed again),
+    must not move the new one (TikTok's webhooks come late and in any order)."""
+    if not publish_id or post.publish_id == publish_id:
+        return True
+    return not any(a.publish_id == publish_id and a.state == FINISHED for a in post.attempts)
+
+
+def pull_retry_allowed(post: store.Post, fail_reason: str) -> bool:
+    """TikTok could not pull the media, and our media service had not sent every file of the
+    attempt's URL: the failure may be ours (the app was down or unreachable), so the post is
+    sent again with a new attempt, at most `MAX_PULL_RETRIES` times. Safe: TikTok reported
+    that publish failed, and its URL is revoked as the attempt finishes."""
+    if fail_reason not in outcomes.PULL_FAILURES:
+        return False
+    attempt = _current_attempt(post)
+    if attempt is None or attempt.source != "PULL_FROM_URL":
+        return False
+    every_file = (1 << max(1, len(post.media))) - 1
+    if attempt.media_served & every_file == every_file:
+        return False  # TikTok had every byte: its failure is not ours to repeat
+    return _pull_retries(post) < outcomes.MAX_PULL_RETRIES
+
+
+def _pull_retries(post: store.Post) -> int:
+    return sum(
+        1 for a in post.attempts if a.state == FINISHED and a.error_code in outcomes.PULL_FAILURES
+    )
+
+
+def retry_pull(post: store.Post, fail_reason: str, *, now: datetime) -> None:
+    """End the failed publish's attempt (its URL revoked) and queue the post again; the start
+    then asks for fresh creator_info and checks every rule again before a new init."""
+    attempt = _current_attempt(post)
+    if attempt is not None:
+        attempt.error_code = fail_reason[:64]
+        move_attempt(attempt, FINISHED, now=now)
+    retry = _pull_retries(post)
+    post.publish_id = None
+    post.tiktok_status = ""
+    post.polls = 0
+    move(
+        post,
+        QUEUED,
+        now=now,
+        reason_code="pull_retry",
+        reason_text=outcomes.pull_retry_text(kind=post.kind, retry=retry),
+        due_at=now + timedelta(seconds=PULL_RETRY_DELAY_S * retry),
+    )
+
+
+#: A pull that failed because of us is sent again after this long times the retry's number:
+#: the worker's check of our media service (`media_check`) holds the init until it answers.
+PULL_RETRY_DELAY_S = 2.0
+
+
 __all__ = [
     "NEW",
     "CancelRoute",
@@ -269,6 +334,7 @@ __all__ = [
     "TransitionRefused",
     "answer_from_event",
     "answer_from_status",
+    "answer_is_current",
     "apply_answer",
     "can_edit",
     "can_reschedule",
@@ -281,4 +347,6 @@ __all__ = [
     "move",
     "move_attempt",
     "needs_confirmation",
+    "pull_retry_allowed",
+    "retry_pull",
 ]

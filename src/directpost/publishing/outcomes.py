@@ -186,6 +186,28 @@ HELD_BY_LOCKDOWN: Final = Outcome(
 )
 
 
+#: Shown on a post that waits for our media service to answer before it starts.
+MEDIA_SERVICE_DOWN: Final = (
+    "This app's media service is not answering right now, and TikTok would have to download "
+    "the post from it. The post waits and starts on its own when the service is back."
+)
+
+#: `fail_reason`s of a pull: TikTok could not download the media from our URL.
+PULL_FAILURES: Final = frozenset({"video_pull_failed", "photo_pull_failed"})
+#: New attempts after pulls that failed before our media service sent every file.
+MAX_PULL_RETRIES: Final = 3
+
+
+def pull_retry_text(*, kind: str, retry: int) -> str:
+    """What the creator reads while a pull that failed because of us is tried again."""
+    media = "photos" if kind == "photos" else "video"
+    return (
+        f"TikTok could not download the {media} while this app was not sending it, so nothing "
+        f"was posted yet. The app is sending it again on its own (retry {retry} of "
+        f"{MAX_PULL_RETRIES}); you do not need to do anything."
+    )
+
+
 def fail_reason_outcome(reason: str) -> Outcome:
     """The outcome of a `fail_reason` (unknown reasons fail with generic words)."""
     return FAIL_REASONS.get(reason, UNKNOWN_FAILURE)

@@ -142,6 +142,8 @@ def _reschedule(ctx: PublishContext, post_id: int, again: Reschedule) -> None:
                 return
         post.due_at = now + timedelta(seconds=again.delay)
         post.updated_at = now
+        if again.note:
+            post.reason_text = again.note
 
 
 def _finish(ctx: PublishContext, post_id: int, done: Finish) -> None:

@@ -68,6 +68,10 @@ async def access_token(
 
 async def start(ctx: PublishContext, post_id: int, run: RunEnded) -> None:
     """Take the creator's lease and go as far as the post can now."""
+    if ctx.media_check is not None and not await ctx.media_check.answering():
+        # TikTok would pull from a service that does not answer and fail the post: wait for it
+        # before anything is spent or sent (the answer is kept a moment: one question a burst).
+        raise Reschedule(ctx.timing.media_down_retry_s, note=outcomes.MEDIA_SERVICE_DOWN)
     now = ctx.clock()
     with ctx.factory() as session, session.begin():
         post = store.post_to_start(session, post_id=post_id)

@@ -78,8 +78,11 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
     QUEUED: frozenset({SCHEDULED, QUEUED, PUBLISHING, CANCELLED, DISCONNECTED, FAILED, HELD}),
     # The init answered (tracking starts), or TikTok's answer arrived before tracking did
     # (a webhook during an upload), or the start ended: caps, changed settings, errors.
+    # Queued again: TikTok could not pull the media while our media service was not sending
+    # it; TikTok ended that publish, so a new attempt cannot duplicate it (bounded, lifecycle).
     PUBLISHING: frozenset(
         {
+            QUEUED,
             PROCESSING,
             PUBLISHED,
             SENT_TO_INBOX,
@@ -91,9 +94,10 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
             HELD,
         }
     ),
-    # TikTok's answer: done, in the inbox, or one of its failures (fail_reason).
+    # TikTok's answer: done, in the inbox, or one of its failures (fail_reason); queued again
+    # after a pull that failed for want of our bytes (as from PUBLISHING).
     PROCESSING: frozenset(
-        {PUBLISHED, SENT_TO_INBOX, FAILED, CANCELLED, DISCONNECTED, TRY_LATER, HELD}
+        {QUEUED, PUBLISHED, SENT_TO_INBOX, FAILED, CANCELLED, DISCONNECTED, TRY_LATER, HELD}
     ),
     # The creator confirms again (queued anew) or gives up.
     NEEDS_CONFIRMATION: frozenset({SCHEDULED, QUEUED, CANCELLED}),

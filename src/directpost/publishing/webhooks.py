@@ -82,6 +82,9 @@ def apply_webhook(
 def _apply_publish_event(
     session: Session, post: store.Post, event: tiktok.WebhookEvent, now: datetime
 ) -> None:
+    if not lifecycle.answer_is_current(post, str(getattr(event, "publish_id", "") or "")):
+        log.info("webhook %s about an earlier publish of the post; kept only", event.event)
+        return
     if post.publish_id is None and isinstance(event, tiktok.PublishCompleteEvent):
         post.publish_id = str(getattr(event, "publish_id", "")) or None
     answer = lifecycle.answer_from_event(event)

@@ -49,6 +49,7 @@ from sqlalchemy.exc import OperationalError
 
 from directpost.config import Settings
 from directpost.publishing import housekeeping, measures, pipeline
+from directpost.publishing.media_check import media_check_for
 from directpost.publishing.wiring import Services, build_services
 from directpost.store import posts as store
 from directpost.tiktok import AsyncTikTokClient, AsyncTransport
@@ -73,15 +74,24 @@ MAX_OVERFLOW = 4
 def publish_context(
     services: Services, *, timing: pipeline.Timing | None = None
 ) -> pipeline.PublishContext:
-    """What a publish job runs with, from the process's services."""
+    """What a publish job runs with, from the process's services. Pull publishes first ask
+    whether our media service answers (`media_check`), unless the operator turned it off or
+    every video is uploaded (transfer mode file_upload)."""
+    settings = services.settings
+    check = (
+        media_check_for(settings.resolved_media_public_base_url, settings.media_check_url)
+        if settings.transfer_mode == "pull"
+        else None
+    )
     return pipeline.PublishContext(
-        settings=services.settings,
+        settings=settings,
         factory=services.factory,
         cipher=services.cipher,
         client=services.tiktok_client_factory,
         budgets=services.budgets,
         media_store=services.media_store,
         timing=timing or pipeline.Timing(),
+        media_check=check,
     )
 
 

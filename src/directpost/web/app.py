@@ -28,6 +28,7 @@ from directpost.publishing.wiring import build_services
 from directpost.store.crypto import session_secret_from_settings
 from directpost.tiktok import AsyncTransport
 from directpost.web import i18n, templating
+from directpost.web.api_contract import contract_document, serve_contract
 from directpost.web.deps import AccountRequiredError, SignInRequiredError, sign_in_url
 from directpost.web.i18n import _
 from directpost.web.metrics import HttpMetricsMiddleware
@@ -157,6 +158,10 @@ def create_app(
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
     for router in _ROUTERS:
         app.include_router(router)
+    # The OpenAPI document at /openapi.json: to anyone in demo mode, else to the operator only
+    # (`web.api_contract`); FastAPI's own URL and the CDN-based doc pages stay off.
+    app.openapi = lambda: contract_document(app)  # type: ignore[method-assign]
+    serve_contract(app, is_operator=operator.is_signed_in_operator)
 
     @app.exception_handler(SignInRequiredError)
     async def _sign_in_required(request: Request, exc: SignInRequiredError) -> Response:

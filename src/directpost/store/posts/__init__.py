@@ -22,6 +22,7 @@ from directpost.store.posts.attempts import (
     media_for_token,
     new_attempt,
     post_to_start,
+    record_media_served,
     revoke_attempt_url,
     start_tracking,
 )
@@ -107,6 +108,7 @@ __all__ = [
     "post_progress",
     "post_to_start",
     "queue_figures",
+    "record_media_served",
     "record_webhook_event",
     "release_lease",
     "renew_lease",

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     case,
     func,
     select,
@@ -296,3 +297,16 @@ def media_for_token(
     if state not in (INIT_SENT, CONFIRMED):
         return None
     return MediaGrant(post_id=post_id, media=list(media), confirmed=state == CONFIRMED)
+
+
+_MEDIA_SERVED = (
+    update(ATTEMPTS)
+    .where(ATTEMPTS.c.media_token == param("token"))
+    .values(media_served=ATTEMPTS.c.media_served.op("|")(param("bit", type_=BigInteger())))
+)
+
+
+def record_media_served(session: Session, *, token: str, index: int) -> None:
+    """Our media service sent file `index` of this attempt's URL to its last byte (one guarded
+    statement; the caller commits)."""
+    session.execute(_MEDIA_SERVED, {"token": token, "bit": 1 << index})

@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -134,6 +135,10 @@ class PublishAttempt(Base):
     upload_done: Mapped[bool] = mapped_column(Boolean, default=False)
     error_code: Mapped[str] = mapped_column(String(64), default="")
     log_id: Mapped[str] = mapped_column(String(128), default="")
+    #: Which media files our media service sent to their last byte for this attempt's URL, bit
+    #: i for file i (at most 35): a pull TikTok reports failed before every file was sent may
+    #: have failed because of us, and is retried (`lifecycle.pull_retry_allowed`).
+    media_served: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     post: Mapped[Post] = relationship(back_populates="attempts")

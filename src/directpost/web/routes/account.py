@@ -24,6 +24,21 @@ from directpost.store import sessions as session_store
 from directpost.store import uploads as upload_store
 from directpost.store.accounts import TikTokAccount
 from directpost.tiktok import APIError, OAuthError, TikTokError
+from directpost.web.api_contract import (
+    CHANGE,
+    DATABASE,
+    INVALID,
+    NOT_FOUND,
+    SIGNED_IN,
+    SIGNED_IN_CHANGE,
+    TIKTOK,
+    TOKEN_FORM,
+    Export,
+    answers,
+    html_route,
+    page,
+    redirect,
+)
 from directpost.web.deps import CurrentPerson, DbSession, ServicesDep
 from directpost.web.i18n import _
 from directpost.web.sessions import end_other_sessions
@@ -80,7 +95,9 @@ def _accounts_page(request: Request, message: str = "", status: int = 200) -> HT
     return render(request, "account/accounts.html", {"message": message}, status_code=status)
 
 
-@router.get("/accounts", response_class=HTMLResponse)
+@router.get(
+    "/accounts", response_class=HTMLResponse, responses=html_route(SIGNED_IN, DATABASE, INVALID)
+)
 def accounts_page(request: Request, person: CurrentPerson, need: str = "") -> HTMLResponse:
     message = ""
     if need == "account":
@@ -93,7 +110,22 @@ def accounts_page(request: Request, person: CurrentPerson, need: str = "") -> HT
     return _accounts_page(request, message)
 
 
-@router.post("/accounts/active")
+@router.post(
+    "/accounts/active",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses=answers(
+        {
+            303: redirect("Chosen: back to the Accounts page."),
+            409: page("That account is not connected."),
+        },
+        NOT_FOUND,
+        SIGNED_IN_CHANGE,
+        CHANGE,
+        DATABASE,
+        INVALID,
+    ),
+)
 def choose_active(
     request: Request, person: CurrentPerson, db: DbSession, account_id: int = Form(...)
 ) -> Response:
@@ -111,7 +143,24 @@ def choose_active(
     return RedirectResponse("/accounts", status_code=303)
 
 
-@router.post("/accounts/{account_id}/disconnect")
+@router.post(
+    "/accounts/{account_id}/disconnect",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses=answers(
+        {
+            303: redirect("Disconnected: back to the Accounts page."),
+            502: page("TikTok could not be reached; the account is still connected."),
+        },
+        NOT_FOUND,
+        SIGNED_IN_CHANGE,
+        CHANGE,
+        DATABASE,
+        INVALID,
+        TIKTOK,
+    ),
+    openapi_extra=TOKEN_FORM,
+)
 async def disconnect(
     request: Request,
     account_id: int,
@@ -180,13 +229,13 @@ def _data_page(
     )
 
 
-@router.get("/me/data", response_class=HTMLResponse)
+@router.get("/me/data", response_class=HTMLResponse, responses=html_route(SIGNED_IN, DATABASE))
 def data_page(request: Request, person: CurrentPerson, db: DbSession) -> HTMLResponse:
     """What is stored about the person, in plain words, without secrets (DG-5)."""
     return _data_page(request, db, person.id)
 
 
-@router.get("/me/data/export")
+@router.get("/me/data/export", response_model=Export, responses=answers(SIGNED_IN, DATABASE))
 def export_data(person: CurrentPerson, db: DbSession) -> Response:
     """Everything stored about the person as a JSON download (DG-5)."""
     data = person_data(db, person_id=person.id)
@@ -207,7 +256,22 @@ def _delete_media_bytes(store: MediaStore, keys: list[str], person_id: int) -> N
             log.warning("Could not delete a media file of person %s.", person_id, exc_info=True)
 
 
-@router.post("/me/data/delete")
+@router.post(
+    "/me/data/delete",
+    response_class=HTMLResponse,
+    responses=answers(
+        {
+            200: page("Everything was deleted."),
+            400: page("Not confirmed: nothing was deleted."),
+            502: page("TikTok could not be reached: nothing was deleted yet."),
+        },
+        SIGNED_IN_CHANGE,
+        CHANGE,
+        DATABASE,
+        INVALID,
+        TIKTOK,
+    ),
+)
 async def delete_everything(
     request: Request,
     person: CurrentPerson,

@@ -24,6 +24,16 @@ from directpost.store.accounts import (
 )
 from directpost.tiktok import APIError as TikTokAPIError
 from directpost.tiktok import OAuthError, TikTokError
+from directpost.web.api_contract import (
+    CHANGE,
+    DATABASE,
+    INVALID,
+    TIKTOK,
+    TOKEN_FORM,
+    answers,
+    page,
+    redirect,
+)
 from directpost.web.deps import DbSession, OptionalPerson, ServicesDep
 from directpost.web.i18n import _
 from directpost.web.security import rotate_csrf_token
@@ -83,7 +93,19 @@ def _not_connected(request: Request) -> HTMLResponse:
     )
 
 
-@router.get("/auth/tiktok/start")
+@router.get(
+    "/auth/tiktok/start",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses=answers(
+        {
+            303: redirect("To TikTok's consent page."),
+            503: page("This site is not connected to TikTok."),
+        },
+        DATABASE,
+        INVALID,
+    ),
+)
 def start(
     request: Request,
     services: ServicesDep,
@@ -108,7 +130,23 @@ def start(
     return RedirectResponse(url, status_code=303)
 
 
-@router.get("/auth/tiktok/callback")
+@router.get(
+    "/auth/tiktok/callback",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses=answers(
+        {
+            303: redirect("Signed in: to the page asked for (the Post page by default)."),
+            400: page("Not signed in: the answer does not belong to this sign-in, or says no."),
+            409: page("This TikTok account is linked to someone else."),
+            502: page("TikTok could not be reached to finish the sign-in."),
+            503: page("This site is not connected to TikTok."),
+        },
+        DATABASE,
+        INVALID,
+        TIKTOK,
+    ),
+)
 async def callback(
     request: Request,
     services: ServicesDep,
@@ -252,7 +290,13 @@ async def callback(
     return RedirectResponse(target, status_code=303)
 
 
-@router.post("/auth/sign-out")
+@router.post(
+    "/auth/sign-out",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses=answers({303: redirect("Signed out: to the home page.")}, CHANGE, DATABASE),
+    openapi_extra=TOKEN_FORM,
+)
 def sign_out(request: Request) -> Response:
     """End the session on the server: its row is deleted when the response starts, so a copy
     of the cookie names nothing any more (TOS-1). The CSRF check has run: sign-out is a POST."""

@@ -17,23 +17,28 @@ import hmac
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from directpost.publishing.health import readiness
+from directpost.web.api_contract import Alive, Problem, Readiness, either, json_only
 from directpost.web.deps import ServicesDep
 from directpost.web.metrics import exposition
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Alive)
 def healthz() -> JSONResponse:
     """Liveness: answers without touching the database (also the bench's bare endpoint)."""
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: json_only("A dependency is not ready.", Readiness)},
+)
 async def readyz(services: ServicesDep) -> JSONResponse:
     """Readiness: each dependency's check, 200 when all pass, 503 when one fails."""
     checks = await run_in_threadpool(readiness, services)
@@ -57,7 +62,14 @@ def _presents(request: Request, token: str) -> bool:
     )
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={
+        401: json_only("Send the operator token.", Problem),
+        404: either("No operator token is set: there is no such page."),
+    },
+)
 async def metrics(request: Request, services: ServicesDep) -> Response:
     """Prometheus' text format, for the operator's token only (see the module)."""
     token = services.settings.operator_token.get_secret_value().strip()

@@ -14,6 +14,7 @@ ambiguous (then 404): so a ghost publish, whose answer was lost, can never get t
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -21,13 +22,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from directpost.media.serving import serve_media
-from directpost.media.urls import attempt_media_filename, is_well_formed_token
+from directpost.media.urls import NOT_SERVED_TEXT, attempt_media_filename, is_well_formed_token
 from directpost.store import posts as store
+from directpost.web.api_contract import DATABASE, INVALID, MEDIA_BYTES, answers
 from directpost.web.deps import ServicesDep
 
 router = APIRouter(tags=["media"])
 
-_NOT_FOUND = "No media here: the link is unknown, expired or withdrawn.\n"
+#: The media, or a 404 that does not say why (unknown, expired or withdrawn).
+_ANSWERS = answers(MEDIA_BYTES, DATABASE, INVALID)
+_NOT_FOUND = NOT_SERVED_TEXT
 
 #: Longest a pull waits for the init's answer to be stored (apps may shorten it for tests).
 HOLD_S = 300.0
@@ -62,7 +66,8 @@ async def _wait_for_answer(
             pause = min(1.0, pause * 2)
 
 
-@router.api_route("/m/{token}/{filename}", methods=["GET", "HEAD"], response_model=None)
+@router.get("/m/{token}/{filename}", response_class=Response, responses=_ANSWERS)
+@router.head("/m/{token}/{filename}", response_class=Response, responses=_ANSWERS)
 async def attempt_media(
     request: Request, token: str, filename: str, services: ServicesDep
 ) -> Response:
@@ -79,5 +84,17 @@ async def attempt_media(
                 str(item["key"]),
                 filename=str(item.get("filename") or filename),
                 content_type=str(item.get("content_type") or "") or None,
+                on_last_byte=_recorder(services.factory, token, index),
             )
     return PlainTextResponse(_NOT_FOUND, status_code=404)
+
+
+def _recorder(factory: sessionmaker[Session], token: str, index: int) -> Callable[[], None]:
+    """Record that TikTok got file `index` of this attempt whole: a pull it then reports failed
+    was not for want of our bytes, and is not retried automatically (`lifecycle`)."""
+
+    def record() -> None:
+        with factory() as session, session.begin():
+            store.record_media_served(session, token=token, index=index)
+
+    return record

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.engine import make_url
 
 from directpost.config import Settings
@@ -32,6 +32,18 @@ from directpost.rules import creator_cap
 from directpost.store import posts as post_store
 from directpost.store.base import utcnow
 from directpost.store.lockdown import LockdownView, recent_lockdowns
+from directpost.web.api_contract import (
+    CHANGE,
+    DATABASE,
+    INVALID,
+    TOKEN_FORM,
+    Responses,
+    answers,
+    either,
+    html_route,
+    page,
+    redirect,
+)
 from directpost.web.deps import DbSession, ServicesDep, release_connection
 from directpost.web.i18n import _
 from directpost.web.operator_access import throttled_check
@@ -51,6 +63,11 @@ router = APIRouter(tags=["operator"], dependencies=[Depends(require_csrf)])
 #: Session key holding proof that this browser presented the operator token.
 OPERATOR_SESSION_KEY = "operator"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+#: Without an operator token the operator's paths do not exist.
+_NO_OPERATOR: Responses = {404: either("No operator token is set: there is no such page.")}
+_ONLY_OPERATOR: Responses = answers(
+    _NO_OPERATOR, {401: either("Sign in on the operator page first.")}
+)
 
 
 def _token(settings: Settings) -> str:
@@ -88,6 +105,13 @@ def _is_operator(request: Request, token: str) -> bool:
         return True
     proof = request.session.get(OPERATOR_SESSION_KEY)
     return isinstance(proof, str) and _same(proof, _session_proof(token))
+
+
+def is_signed_in_operator(request: Request, settings: Settings) -> bool:
+    """Whether the request comes from the operator (session or bearer token); False when no
+    operator token is set. Load the session first (`ensure_loaded`): this reads it."""
+    token = _token(settings)
+    return bool(token) and _is_operator(request, token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +225,19 @@ def _fmt_seconds(value: float | None) -> str:
     return f"{value / 60:.1f} min"
 
 
-@router.get("/operator", response_model=None)
+@router.get(
+    "/operator",
+    response_class=HTMLResponse,
+    responses=html_route(
+        {
+            401: page("Not the operator: the sign-in form."),
+            429: page("Too many wrong tokens: sign-in is paused."),
+        },
+        _NO_OPERATOR,
+        DATABASE,
+        INVALID,
+    ),
+)
 async def operator_page(
     request: Request, services: ServicesDep, db: DbSession, window: str = DEFAULT_WINDOW
 ) -> Response:
@@ -255,7 +291,22 @@ def _state_labels() -> dict[str, str]:
     return {state: _(label) for state, label in STATE_LABELS.items()}
 
 
-@router.post("/operator/sign-in", response_model=None)
+@router.post(
+    "/operator/sign-in",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses=answers(
+        {
+            303: redirect("Signed in: to the operator page."),
+            401: page("Not this deployment's operator token."),
+            429: page("Too many wrong tokens: sign-in is paused."),
+        },
+        _NO_OPERATOR,
+        CHANGE,
+        DATABASE,
+        INVALID,
+    ),
+)
 def operator_sign_in(request: Request, services: ServicesDep, token: str = Form("")) -> Response:
     expected = _enabled_token(services.settings)
     refused = throttled_check(request, services, presented=token.strip(), expected=expected)
@@ -266,7 +317,15 @@ def operator_sign_in(request: Request, services: ServicesDep, token: str = Form(
     return RedirectResponse("/operator", status_code=303)
 
 
-@router.post("/operator/sign-out", response_model=None)
+@router.post(
+    "/operator/sign-out",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses=answers(
+        {303: redirect("Signed out: to the home page.")}, _NO_OPERATOR, CHANGE, DATABASE
+    ),
+    openapi_extra=TOKEN_FORM,
+)
 def operator_sign_out(request: Request, services: ServicesDep) -> Response:
     """End the operator's part of the session on the server (the row forgets the proof)."""
     _enabled_token(services.settings)
@@ -286,7 +345,21 @@ def _who(request: Request) -> str:
     return f"operator page ({client})"
 
 
-@router.post("/operator/lockdown", response_model=None)
+@router.post(
+    "/operator/lockdown",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses=answers(
+        {
+            303: redirect("Locked down: back to the operator page."),
+            400: either("Not confirmed: nothing was changed."),
+        },
+        _ONLY_OPERATOR,
+        CHANGE,
+        DATABASE,
+        INVALID,
+    ),
+)
 async def operator_lockdown(
     request: Request, services: ServicesDep, reason: str = Form(""), sure: str = Form("")
 ) -> Response:
@@ -301,7 +374,15 @@ async def operator_lockdown(
     return RedirectResponse("/operator#lockdown", status_code=303)
 
 
-@router.post("/operator/lockdown/lift", response_model=None)
+@router.post(
+    "/operator/lockdown/lift",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses=answers(
+        {303: redirect("Lifted: back to the operator page.")}, _ONLY_OPERATOR, CHANGE, DATABASE
+    ),
+    openapi_extra=TOKEN_FORM,
+)
 async def operator_lift_lockdown(request: Request, services: ServicesDep) -> Response:
     _operator_or_404(request, services.settings)
     await run_in_threadpool(lift, services, by=_who(request))

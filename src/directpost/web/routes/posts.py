@@ -26,6 +26,28 @@ from directpost.store import posts as store
 from directpost.store import uploads as upload_store
 from directpost.store.accounts import TikTokAccount
 from directpost.web import compose_form
+from directpost.web.api_contract import (
+    ACCOUNT_CHANGE,
+    CHANGE,
+    DATABASE,
+    INVALID,
+    NOT_FOUND,
+    POST_FORM,
+    SCHEDULE_FORM,
+    SIGNED_IN,
+    SIGNED_IN_CHANGE,
+    TIKTOK,
+    TOKEN_FORM,
+    PostCreated,
+    PostList,
+    PostStatus,
+    Refusal,
+    Responses,
+    answers,
+    either,
+    json_only,
+    redirect,
+)
 from directpost.web.deps import (
     CurrentAccount,
     CurrentPerson,
@@ -39,6 +61,13 @@ from directpost.web.security import require_csrf
 from directpost.web.templating import render
 
 router = APIRouter(tags=["posts"], dependencies=[Depends(require_csrf)])
+
+#: What a change to one post answers: the post (JSON), or a browser goes to its page.
+_CHANGED: Responses = {
+    200: json_only("The post after the change.", PostStatus),
+    303: redirect("Changed: to the post's page."),
+}
+_NOT_EDITABLE: Responses = {409: either("The post cannot be changed any more.", Refusal)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +278,25 @@ def _load_publish_upload(
     return upload, media, manifest
 
 
-@router.post("/posts", response_model=None)
+@router.post(
+    "/posts",
+    response_model=PostCreated,
+    status_code=201,
+    responses=answers(
+        {
+            201: either("Queued (JSON); a browser is sent to the post's page.", PostCreated),
+            303: redirect("Queued: to the post's page."),
+            422: either("Refused: the rules it breaks; nothing was published.", Refusal),
+            503: either("TikTok did not answer creator_info: nothing was published.", Refusal),
+        },
+        SIGNED_IN_CHANGE,
+        ACCOUNT_CHANGE,
+        CHANGE,
+        DATABASE,
+        TIKTOK,
+    ),
+    openapi_extra=POST_FORM,
+)
 async def publish(
     request: Request,
     person: CurrentPerson,
@@ -312,7 +359,16 @@ async def publish(
     return RedirectResponse(f"/posts/{post.id}?published=1", status_code=303)
 
 
-@router.get("/posts", response_model=None)
+@router.get(
+    "/posts",
+    response_model=PostList,
+    responses=answers(
+        {200: either("The posts (JSON with Accept: application/json).", PostList)},
+        SIGNED_IN,
+        DATABASE,
+        INVALID,
+    ),
+)
 def list_posts(request: Request, person: CurrentPerson, db: DbSession, state: str = "") -> Response:
     """The person's posts, newest first; `state` keeps one group of states (STATE_FILTERS)."""
     chosen = state if state in STATE_FILTERS else ""
@@ -354,7 +410,17 @@ def consent_history(post: store.Post) -> list[dict[str, str]]:
     return shown
 
 
-@router.get("/posts/{post_id}", response_model=None)
+@router.get(
+    "/posts/{post_id}",
+    response_model=PostStatus,
+    responses=answers(
+        {200: either("The post (JSON with Accept: application/json).", PostStatus)},
+        NOT_FOUND,
+        SIGNED_IN,
+        DATABASE,
+        INVALID,
+    ),
+)
 def show_post(request: Request, post_id: int, person: CurrentPerson, db: DbSession) -> Response:
     post = _own_post(db, person.id, post_id)
     view = post_view(post)
@@ -372,13 +438,24 @@ def show_post(request: Request, post_id: int, person: CurrentPerson, db: DbSessi
     )
 
 
-@router.get("/posts/{post_id}/status", response_model=None)
+@router.get(
+    "/posts/{post_id}/status",
+    response_model=PostStatus,
+    responses=answers(NOT_FOUND, SIGNED_IN, DATABASE, INVALID),
+)
 def post_status(post_id: int, person: CurrentPerson, db: DbSession) -> Response:
     """The live status the post page polls (UX-5e); post ids as strings."""
     return JSONResponse(post_view(_own_post(db, person.id, post_id)).as_json())
 
 
-@router.post("/posts/{post_id}/cancel", response_model=None)
+@router.post(
+    "/posts/{post_id}/cancel",
+    response_model=PostStatus,
+    responses=answers(
+        _CHANGED, NOT_FOUND, _NOT_EDITABLE, SIGNED_IN_CHANGE, CHANGE, DATABASE, INVALID
+    ),
+    openapi_extra=TOKEN_FORM,
+)
 def cancel(request: Request, post_id: int, person: CurrentPerson, db: DbSession) -> Response:
     try:
         post = service.cancel_post(db, person_id=person.id, post_id=post_id)
@@ -393,7 +470,21 @@ def cancel(request: Request, post_id: int, person: CurrentPerson, db: DbSession)
     return RedirectResponse(f"/posts/{post_id}", status_code=303)
 
 
-@router.post("/posts/{post_id}/schedule", response_model=None)
+@router.post(
+    "/posts/{post_id}/schedule",
+    response_model=PostStatus,
+    responses=answers(
+        _CHANGED,
+        {422: either("The time cannot be used; nothing was changed.", Refusal)},
+        NOT_FOUND,
+        _NOT_EDITABLE,
+        SIGNED_IN_CHANGE,
+        CHANGE,
+        DATABASE,
+        INVALID,
+    ),
+    openapi_extra=SCHEDULE_FORM,
+)
 async def reschedule(
     request: Request, post_id: int, person: CurrentPerson, db: DbSession
 ) -> Response:
@@ -418,7 +509,26 @@ async def reschedule(
     return RedirectResponse(f"/posts/{post_id}", status_code=303)
 
 
-@router.post("/posts/{post_id}/confirm", response_model=None)
+@router.post(
+    "/posts/{post_id}/confirm",
+    response_model=PostStatus,
+    responses=answers(
+        _CHANGED,
+        {
+            422: either("Refused: the rules it breaks; nothing was changed.", Refusal),
+            503: either("TikTok did not answer creator_info: nothing was changed.", Refusal),
+        },
+        NOT_FOUND,
+        _NOT_EDITABLE,
+        SIGNED_IN_CHANGE,
+        ACCOUNT_CHANGE,
+        CHANGE,
+        DATABASE,
+        INVALID,
+        TIKTOK,
+    ),
+    openapi_extra=POST_FORM,
+)
 async def confirm(
     request: Request,
     post_id: int,

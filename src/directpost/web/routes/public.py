@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from directpost.web.api_contract import DATABASE, INVALID, answers
 from directpost.web.deps import OptionalPerson, ServicesDep
 from directpost.web.routes.auth import safe_next_path
 from directpost.web.templating import render
@@ -15,7 +16,7 @@ from directpost.web.templating import render
 router = APIRouter()
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, responses=answers(DATABASE, INVALID))
 def home(request: Request, person: OptionalPerson, next: str = "") -> HTMLResponse:
     """What the app does, that it is not TikTok, and "Continue with TikTok"."""
     target = safe_next_path(next)
@@ -29,12 +30,12 @@ def home(request: Request, person: OptionalPerson, next: str = "") -> HTMLRespon
     )
 
 
-@router.get("/privacy", response_class=HTMLResponse)
+@router.get("/privacy", response_class=HTMLResponse, responses=DATABASE)
 def privacy(request: Request, person: OptionalPerson) -> HTMLResponse:
     return render(request, "public/privacy.html")
 
 
-@router.get("/terms", response_class=HTMLResponse)
+@router.get("/terms", response_class=HTMLResponse, responses=DATABASE)
 def terms(request: Request, person: OptionalPerson) -> HTMLResponse:
     return render(request, "public/terms.html")
 
@@ -58,7 +59,7 @@ def contact_parts(text: str) -> list[tuple[str, bool]]:
     return parts
 
 
-@router.get("/contact", response_class=HTMLResponse)
+@router.get("/contact", response_class=HTMLResponse, responses=DATABASE)
 def contact(request: Request, person: OptionalPerson, services: ServicesDep) -> HTMLResponse:
     """Who runs the site and how to reach them (an auditor checks the address)."""
     parts = contact_parts(services.settings.operator_contact)

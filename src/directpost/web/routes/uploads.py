@@ -33,6 +33,21 @@ from directpost.rules import limits
 from directpost.store import uploads as upload_store
 from directpost.store.accounts import Person
 from directpost.store.uploads import NewFile, Upload, UploadFile, UploadNotFoundError
+from directpost.web.api_contract import (
+    CHANGE,
+    CHUNK_BODY,
+    DATABASE,
+    INVALID,
+    MEDIA_BYTES,
+    SIGNED_IN,
+    SIGNED_IN_CHANGE,
+    ChunkReceived,
+    Responses,
+    UploadOut,
+    UploadProblem,
+    answers,
+    json_only,
+)
 from directpost.web.deps import CurrentPerson, DbSession, ServicesDep
 from directpost.web.i18n import _
 from directpost.web.security import require_csrf
@@ -66,6 +81,10 @@ class NewUploadBody(BaseModel):
 
     kind: Literal["video", "photos"]
     files: list[AnnouncedFile] = Field(min_length=1)
+
+
+#: A 404 of the uploads API: not this person's upload (or none at all: it looks the same).
+_NO_UPLOAD: Responses = {404: json_only("No such upload (or not yours).", UploadProblem)}
 
 
 def _problem(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -142,7 +161,21 @@ def _announce_problems(body: NewUploadBody) -> list[str]:
     return found
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    response_model=UploadOut,
+    responses=answers(
+        {
+            422: json_only("The files can never be posted as announced.", UploadProblem),
+            429: json_only("Too many uploads or bytes in progress.", UploadProblem),
+        },
+        INVALID,
+        SIGNED_IN_CHANGE,
+        CHANGE,
+        DATABASE,
+    ),
+)
 def create_upload(
     body: NewUploadBody,
     person: CurrentPerson,
@@ -180,7 +213,11 @@ def create_upload(
     return JSONResponse(upload_json(upload, store), status_code=201)
 
 
-@router.get("/{upload_id}")
+@router.get(
+    "/{upload_id}",
+    response_model=UploadOut,
+    responses=answers(_NO_UPLOAD, SIGNED_IN, DATABASE, INVALID),
+)
 def upload_status(
     upload_id: str, person: CurrentPerson, db: DbSession, services: ServicesDep
 ) -> JSONResponse:
@@ -192,7 +229,23 @@ def upload_status(
     return JSONResponse(upload_json(upload, store))
 
 
-@router.put("/{upload_id}/files/{file_id}")
+@router.put(
+    "/{upload_id}/files/{file_id}",
+    response_model=ChunkReceived,
+    responses=answers(
+        _NO_UPLOAD,
+        {
+            409: json_only("Complete already, or not where the stored bytes end.", UploadProblem),
+            413: json_only("A chunk may hold at most 64 MB.", UploadProblem),
+            416: json_only("The chunk goes past the end of the file.", UploadProblem),
+        },
+        SIGNED_IN_CHANGE,
+        CHANGE,
+        DATABASE,
+        INVALID,
+    ),
+    openapi_extra=CHUNK_BODY,
+)
 async def put_chunk(
     upload_id: str,
     file_id: str,
@@ -287,7 +340,18 @@ def finish(upload: Upload, store: MediaStore) -> None:
             upload_file.storage_key = ""
 
 
-@router.post("/{upload_id}/finish")
+@router.post(
+    "/{upload_id}/finish",
+    response_model=UploadOut,
+    responses=answers(
+        _NO_UPLOAD,
+        {409: json_only("Some files have not arrived completely.", UploadProblem)},
+        SIGNED_IN_CHANGE,
+        CHANGE,
+        DATABASE,
+        INVALID,
+    ),
+)
 async def finish_upload(
     upload_id: str, person: CurrentPerson, db: DbSession, services: ServicesDep
 ) -> JSONResponse:
@@ -313,7 +377,11 @@ async def finish_upload(
     return JSONResponse(upload_json(upload, store))
 
 
-@router.delete("/{upload_id}", status_code=204)
+@router.delete(
+    "/{upload_id}",
+    status_code=204,
+    responses=answers(_NO_UPLOAD, SIGNED_IN_CHANGE, CHANGE, DATABASE, INVALID),
+)
 def delete_upload(
     upload_id: str, person: CurrentPerson, db: DbSession, services: ServicesDep
 ) -> Response:
@@ -329,7 +397,11 @@ def delete_upload(
     return Response(status_code=204)
 
 
-@router.get("/{upload_id}/files/{file_id}")
+@router.get(
+    "/{upload_id}/files/{file_id}",
+    response_class=Response,
+    responses=answers(MEDIA_BYTES, _NO_UPLOAD, SIGNED_IN, DATABASE, INVALID),
+)
 async def upload_file_bytes(
     upload_id: str,
     file_id: str,

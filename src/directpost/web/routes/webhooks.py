@@ -19,6 +19,14 @@ from starlette.requests import ClientDisconnect
 from directpost.publishing import webhooks
 from directpost.publishing.telemetry import record_webhook_delivery
 from directpost.tiktok import SIGNATURE_HEADER
+from directpost.web.api_contract import (
+    DATABASE,
+    WEBHOOK_BODY,
+    Problem,
+    WebhookAck,
+    answers,
+    json_only,
+)
 from directpost.web.deps import ServicesDep
 
 log = logging.getLogger(__name__)
@@ -29,7 +37,18 @@ router = APIRouter(tags=["webhooks"])
 MAX_BODY_BYTES = 64 * 1024
 
 
-@router.post("/webhooks/tiktok", response_model=None)
+@router.post(
+    "/webhooks/tiktok",
+    response_model=WebhookAck,
+    responses=answers(
+        {
+            400: json_only("The signature does not verify, or the body is not an event.", Problem),
+            413: json_only("The body is too large to be a TikTok event.", Problem),
+        },
+        DATABASE,
+    ),
+    openapi_extra=WEBHOOK_BODY,
+)
 async def tiktok_webhook(request: Request, services: ServicesDep) -> Response:
     try:
         body = await request.body()
