@@ -1,5 +1,5 @@
-"""The "publish later" field shows the caps of the day picked (CAP-1, CAP-3, CAP-5): what is already planned
-that day in the creator's zone, and a warning when this post would go past a cap — over the real
+"""The "publish later" field shows the caps of the day picked (CAP-1, CAP-3, CAP-5): what is
+already planned that day in the creator's zone, and a warning when this post would go past a cap — over the real
 app in-process and the real emulator, with posts seeded in the database.
 """
 
