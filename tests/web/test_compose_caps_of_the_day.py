@@ -117,7 +117,9 @@ async def test_an_inbox_draft_shows_the_days_drafts_CAP_5(app_client: AppClient)
     csrf = await fetch_csrf(app_client.client, "/compose")
     day = _local_day(2)
     _seed(app_client, open_id, day, limits.PENDING_SHARES_PER_DAY, mode="inbox")
-    caps = {rule: (cls, text) for cls, rule, text in await _day_caps(app_client, csrf, day, "inbox")}
+    caps = {
+        rule: (cls, text) for cls, rule, text in await _day_caps(app_client, csrf, day, "inbox")
+    }
     assert "CAP-3" not in caps
     cls, text = caps["CAP-5"]
     assert cls == "day-cap-full" and "Pick another day" in text
