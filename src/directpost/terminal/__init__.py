@@ -8,9 +8,10 @@ emulator, and only `cli` imports it (import contracts in pyproject.toml).
 
 Modules: `home` (config folder and cipher), `target` (which TikTok, demo mode), `accounts`
 (tokens by account name), `login` (desktop Login Kit with PKCE), `choices` (options → the
-rules' draft, media pre-flight), `consent` (the local consent record and cap counts), `resume`
-(unfinished uploads), `photos` (serving photos for PULL_FROM_URL), `posting` (the post flow),
-`output` (words, progress, the JSON result), `commands` (the Typer commands).
+rules' draft), `preflight` (the media checks, in a child process), `consent` (the local consent
+record and cap counts), `resume` (unfinished uploads), `photos` (serving photos for
+PULL_FROM_URL), `posting` (the post flow), `output` (words, progress, the JSON result),
+`commands` (the Typer commands).
 """
 
 from __future__ import annotations

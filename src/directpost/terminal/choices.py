@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from directpost.media.checks import check_photo_set, inspect_photo, inspect_video
 from directpost.rules import (
     PRIVACY_LABELS,
     ComposeState,
@@ -20,6 +19,7 @@ from directpost.rules import (
 from directpost.tiktok import CreatorCannotPostError, CreatorInfo
 
 from .output import refused
+from .preflight import PreflightError, inspect
 
 PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".webp", ".png", ".gif", ".heic", ".bmp"})
 
@@ -89,19 +89,18 @@ def media_kind(files: Sequence[Path]) -> str:
 
 def check_media(kind: str, files: Sequence[Path], facts: CreatorFacts) -> MediaFacts:
     """Probe and check the files before anything is sent (TECH-3), the video against this
-    creator's maximum duration (UX-1c); the problems go to `rules.validate` as the page's do."""
-    problems: list[str] = []
+    creator's maximum duration (UX-1c); the problems go to `rules.validate` as the page's do.
+    The probing runs in a child process (`preflight`), so this one never loads PyAV."""
+    limit = facts.max_video_post_duration_sec or None
+    try:
+        found = inspect(kind, files, max_duration_s=limit)
+    except PreflightError as exc:
+        raise refused(f"The files could not be checked: {exc}. Nothing was sent.") from exc
     if kind == "video":
-        limit = facts.max_video_post_duration_sec or None
-        probe, found = inspect_video(files[0], max_duration_s=limit, name=files[0].name)
-        problems += [p.message for p in found if p.code != "video_longer_than_creator_max"]
-        duration = probe.duration_s if probe is not None else None
         # The creator's own maximum is the rules' UX-1c (the one message the page shows too).
-        return MediaFacts("video", probe is not None, duration, 0, tuple(problems))
-    problems += [p.message for p in check_photo_set(len(files))]
-    for path in files:
-        _, found = inspect_photo(path, name=path.name)
-        problems += [f"{path.name}: {p.message}" for p in found]
+        problems = [p.message for p in found.problems if p.code != "video_longer_than_creator_max"]
+        return MediaFacts("video", found.readable, found.duration_s, 0, tuple(problems))
+    problems = [f"{p.file}: {p.message}" if p.file else p.message for p in found.problems]
     return MediaFacts("photos", True, None, len(files), tuple(problems))
 
 
