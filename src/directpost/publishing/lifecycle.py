@@ -19,12 +19,15 @@ from typing import Literal, Protocol
 from directpost import tiktok
 from directpost.publishing import outcomes
 from directpost.publishing.states import (
+    AMBIGUOUS,
     ATTEMPT_TRANSITIONS,
     CANCELLED,
     CONFIRMED,
+    FAILED,
     FINAL_STATES,
     FINISHED,
     HELD,
+    INIT_SENT,
     NEEDS_CONFIRMATION,
     NEW,
     PROCESSING,
@@ -38,6 +41,7 @@ from directpost.publishing.states import (
     WAITING_STATES,
     WITH_TIKTOK_STATES,
 )
+from directpost.rules.limits import PULL_DOWNLOAD_TIMEOUT_S, UPLOAD_URL_TTL_S
 from directpost.store import posts as store
 
 
@@ -322,6 +326,39 @@ def retry_pull(post: store.Post, fail_reason: str, *, now: datetime) -> None:
     )
 
 
+#: An init whose answer was lost is settled once TikTok's windows for it have passed: its media
+#: URL was revoked at once (a pull can only fail), and an upload URL lasts an hour (spec §3.3).
+AMBIGUOUS_SETTLES_AFTER = timedelta(seconds=max(PULL_DOWNLOAD_TIMEOUT_S, UPLOAD_URL_TTL_S))
+
+
+def retry_refusal(post: store.Post, *, now: datetime) -> str | None:
+    """Why a failed post may not be sent again, or None when TikTok provably did not publish
+    it: every init was refused, or TikTok said its publish failed (the pull or the processing),
+    and no init's answer is still unknown. A lost answer is waited out, never guessed."""
+    if post.state != FAILED:
+        return "Only a post that failed can be sent again."
+    if any(not item.get("key") for item in post.media):
+        return (
+            "This post's media was deleted after the app's retention period. Make the post "
+            "again on the Post page."
+        )
+    for attempt in post.attempts:
+        if attempt.state in (INIT_SENT, AMBIGUOUS):
+            settled = attempt.created_at + AMBIGUOUS_SETTLES_AFTER
+            if now < settled:
+                return (
+                    "TikTok's answer to an earlier try of this post was lost, so it is not yet "
+                    "certain that TikTok did not publish it. It can be sent again after "
+                    f"{settled:%H:%M} UTC, once TikTok can no longer have it."
+                )
+        elif attempt.state == CONFIRMED and post.tiktok_status != "FAILED":
+            return (
+                "TikTok has this post and has not said that publishing it failed, so sending "
+                "it again could post it twice. Check your TikTok profile."
+            )
+    return None
+
+
 #: A pull that failed because of us is sent again after this long times the retry's number:
 #: the worker's check of our media service (`media_check`) holds the init until it answers.
 PULL_RETRY_DELAY_S = 2.0
@@ -349,4 +386,5 @@ __all__ = [
     "needs_confirmation",
     "pull_retry_allowed",
     "retry_pull",
+    "retry_refusal",
 ]

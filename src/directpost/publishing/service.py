@@ -230,7 +230,11 @@ def reconfirm_post(
     post = store.get_post(session, post_id=post_id, person_id=person_id)
     if post is None:
         raise LookupError("no such post")
-    if not lifecycle.can_edit(post.state):
+    if post.state == states.FAILED:  # sent again only where TikTok provably did not publish
+        refusal = lifecycle.retry_refusal(post, now=now)
+        if refusal is not None:
+            raise PostNotEditable(refusal)
+    elif not lifecycle.can_edit(post.state):
         raise PostNotEditable("This post has already gone to TikTok; it can no longer be changed.")
     _require_valid(session, settings, post.open_id, creator, draft, now)
     choices = draft_to_choices(draft)
@@ -244,6 +248,7 @@ def reconfirm_post(
             if attempt.state == states.CONFIRMED:
                 lifecycle.move_attempt(attempt, states.FINISHED, now=now)
         post.publish_id = None
+        post.tiktok_status = ""
     post.polls = 0
     declaration, label = _consent_words(draft)
     store.add_consent(

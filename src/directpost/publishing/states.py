@@ -109,7 +109,9 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
     # A draft the creator then posted from the TikTok app.
     SENT_TO_INBOX: frozenset({PUBLISHED}),
     PUBLISHED: frozenset(),
-    FAILED: frozenset(),
+    # Sent again by the creator, only where TikTok provably did not publish it (init refused,
+    # pull or processing failed, nothing ambiguous left: `lifecycle.retry_refusal`).
+    FAILED: frozenset({SCHEDULED, QUEUED}),
     CANCELLED: frozenset(),
     DISCONNECTED: frozenset(),
 }

@@ -18,13 +18,14 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from directpost.publishing import lifecycle, outcomes, service
+from directpost.publishing import lifecycle, outcomes, service, states
 from directpost.publishing.drafts import draft_from_choices
 from directpost.publishing.wiring import Services
 from directpost.rules.model import PRIVACY_LABELS, CreatorFacts, MediaFacts, Violation
 from directpost.store import posts as store
 from directpost.store import uploads as upload_store
 from directpost.store.accounts import TikTokAccount
+from directpost.store.base import utcnow
 from directpost.web import compose_form
 from directpost.web.api_contract import (
     ACCOUNT_CHANGE,
@@ -98,6 +99,9 @@ class PostView:
     account_name: str = ""
     audience: str = ""
     finished_local: str = ""
+    #: A failed post TikTok provably did not publish may be sent again; else why not.
+    retryable: bool = False
+    retry_blocked: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -193,6 +197,9 @@ def post_view(post: store.Post) -> PostView:
         tiktok_status=post.tiktok_status,
         cancel_requested=post.cancel_requested,
     )
+    refusal = (
+        lifecycle.retry_refusal(post, now=utcnow()) if post.state == states.FAILED else None
+    )
     return PostView(
         id=post.id,
         kind=post.kind,
@@ -219,6 +226,8 @@ def post_view(post: store.Post) -> PostView:
         finished_local=(
             in_time_zone(post.finished_at, post.time_zone) if post.finished_at is not None else ""
         ),
+        retryable=post.state == states.FAILED and refusal is None,
+        retry_blocked=_(refusal) if refusal and post.state == states.FAILED else "",
     )
 
 
