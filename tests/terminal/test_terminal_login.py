@@ -7,10 +7,14 @@ from __future__ import annotations
 import json
 import stat
 import subprocess
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx2
 
+from directpost.terminal.accounts import AccountStore
+from directpost.terminal.home import Vault
 from tests.terminal.conftest import Terminal
 
 
@@ -116,3 +120,20 @@ def test_no_emulator_running_is_one_clear_line(
     result = terminal.run("login", "--no-browser", "--timeout", "1")
     assert result.exit_code == 2
     assert "directpost emulator" in result.stderr and "Traceback" not in result.output
+
+
+def test_an_access_token_near_its_end_is_refreshed_and_the_new_one_stored(
+    terminal: Terminal,
+) -> None:
+    account = terminal.sign_in("demo-private")
+    store = AccountStore(Vault())
+    # As if signed in a day ago: the access token has just run out.
+    store.save(replace(account, access_expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+    whoami = terminal.run("whoami")
+    assert whoami.exit_code == 0, whoami.output
+    assert "/v2/oauth/token/" in terminal.requests()  # refreshed at TikTok
+    renewed = store.get("default")
+    assert renewed is not None and renewed.access_token != account.access_token
+    assert renewed.access_expires_at > datetime.now(UTC) + timedelta(hours=1)
+    # The renewed token is the one TikTok now accepts.
+    assert terminal.run("whoami").exit_code == 0
