@@ -169,7 +169,7 @@ def rotate_keys(
     DIRECTPOST_TOKEN_ENCRYPTION_KEY (TOS-1). Put the new key first and keep the old ones after
     it while this runs; drop them once it has."""
     from directpost.config import SettingsError, get_settings
-    from directpost.store import accounts
+    from directpost.store import accounts, notifications
     from directpost.store.crypto import (
         TokenCipher,
         TokenDecryptionError,
@@ -195,6 +195,8 @@ def rotate_keys(
     try:
         with create_session_factory(engine)() as session, session.begin():
             count = accounts.reencrypt_tokens(session, cipher=cipher)
+            # The people's webhook signing secrets are kept under the same keys.
+            notifications.reencrypt_secrets(session, cipher=cipher)
     except TokenDecryptionError as exc:
         typer.echo(
             f"directpost rotate-keys: {exc} Nothing was changed: keep every key that tokens "

@@ -24,6 +24,7 @@ SECRET_FIELDS = (
     "token_encryption_key",
     "session_secret",
     "operator_token",
+    "smtp_url",
 )
 
 #: TikTok's own hosts: a client key with base URLs elsewhere (the emulator) is demo mode.
@@ -139,6 +140,16 @@ class Settings(BaseSettings):
     # Operator text for the public pages (DG-4).
     operator_name: str = "the operator of this directpost instance"
     operator_contact: str = "Contact the operator of this site."
+
+    # Notifications by e-mail (docs/operations.md "Notifications"); unset: no e-mail channel.
+    smtp_url: SecretStr = Field(
+        SecretStr(""),
+        description="smtp://user:password@host:587?starttls=true (or smtps://… for TLS from "
+        "the start); also as DIRECTPOST_SMTP_URL_FILE; empty: notifications by e-mail are off",
+    )
+    smtp_from: str = Field(
+        "", description="the From address of notification e-mails, e.g. directpost@example.org"
+    )
 
     # Logs: plain lines for a terminal, JSON lines for a log shipper (see `directpost.logs`).
     log_format: Literal["text", "json"] = Field(

@@ -107,12 +107,89 @@ def test_take_screenshots(
         page.wait_for_url(re.compile(r"/posts/\d+"))
         page.goto("/posts")
         shot("posts-list")
+        # The calendar, with a few more posts of the week around the two made above.
+        _plan_a_week(live_app, open_id)
+        page.goto("/calendar")
+        expect(page.locator(".cal-post").first).to_be_visible()
+        shot("calendar-month")
+        page.goto("/calendar?view=week")
+        shot("calendar-week")
         page.goto("/me/data")
         shot("my-data")
         page.goto("/contact")
         shot("contact")
     finally:
         context.close()
+
+
+def _plan_a_week(live_app: LiveApp, open_id: str) -> None:
+    """A few more posts for the calendar, as the database would hold them: planned over the
+    next days with the scheduled video's media (so they show its cover), and one that failed."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from directpost.publishing import states
+    from directpost.store import posts as store
+    from directpost.store.base import utcnow
+
+    zone = ZoneInfo("Europe/Paris")
+    today = utcnow().astimezone(zone).replace(second=0, microsecond=0)
+    plan = [
+        ("Studio tour", 2, 18, 0, states.SCHEDULED),
+        ("Q&A teaser", 3, 12, 30, states.SCHEDULED),
+        ("Morning run", 5, 7, 45, states.SCHEDULED),
+        ("Recipe reel", 2, 20, 15, states.SCHEDULED),
+    ]
+    with live_app.app.state.services.factory() as session, session.begin():
+        model = store.list_posts(session, person_id=_person_of(session, open_id), limit=5)
+        video = next(p for p in model if p.kind == "video")
+        for title, days, hour, minute, state in plan:
+            when = (today + timedelta(days=days)).replace(hour=hour, minute=minute)
+            post = store.create_post(
+                session,
+                person_id=video.person_id,
+                account_id=video.account_id,
+                open_id=open_id,
+                kind="video",
+                mode="direct",
+                choices={**video.choices, "title": title},
+                media=video.media,
+                upload_id=video.upload_id,
+                scheduled_at=when,
+                time_zone="Europe/Paris",
+                state=states.SCHEDULED,
+                due_at=when,
+                creator_info={},
+                declaration="",
+                label="",
+            )
+            post.state = state
+        failed = store.create_post(
+            session,
+            person_id=video.person_id,
+            account_id=video.account_id,
+            open_id=open_id,
+            kind="video",
+            mode="direct",
+            choices={**video.choices, "title": "Night market"},
+            media=video.media,
+            upload_id=video.upload_id,
+            scheduled_at=None,
+            time_zone="Europe/Paris",
+            state=states.QUEUED,
+            due_at=today,
+            creator_info={},
+            declaration="",
+            label="",
+            now=today - timedelta(days=1),
+        )
+        failed.state = states.FAILED
+
+
+def _person_of(session: Any, open_id: str) -> int:
+    from directpost.store.accounts import TikTokAccount
+
+    return int(session.query(TikTokAccount).filter_by(open_id=open_id).one().person_id)
 
 
 def _tomorrow_morning(page: Any) -> str:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from directpost import tiktok
-from directpost.publishing import outcomes
+from directpost.publishing import notify, outcomes
 from directpost.publishing.states import (
     AMBIGUOUS,
     ATTEMPT_TRANSITIONS,
@@ -112,6 +112,8 @@ def move(
             store.revoke_attempt_url(attempt, now=now)
     else:
         post.finished_at = None
+    # Told in the same transaction (an outbox): needs confirmation, failed, published.
+    notify.post_moved(post, target, now=now)
 
 
 def move_attempt(attempt: store.PublishAttempt, target: str, *, now: datetime) -> None:

@@ -214,6 +214,16 @@ def reschedule_post(
     return post
 
 
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """What an edit on the Post page changes besides the choices: the media and the time."""
+
+    media: list[dict[str, Any]]
+    upload_id: str | None
+    scheduled_at: datetime | None
+    time_zone: str
+
+
 def reconfirm_post(
     session: Session,
     *,
@@ -222,10 +232,13 @@ def reconfirm_post(
     post_id: int,
     creator: CreatorFacts,
     draft: Draft,
+    edit: Edit | None = None,
     now: datetime | None = None,
 ) -> store.Post:
-    """The creator confirmed (possibly changed) choices for a post that needed confirmation or
-    was told to try later: validate again, record the new consent, queue it again."""
+    """The creator confirmed (possibly changed) choices for a post that has not started, needed
+    confirmation, was told to try later, or failed where TikTok provably did not publish it:
+    validate again against fresh creator_info, record a new consent (the earlier ones kept),
+    queue it again. `edit`: new media and time from the Post page (issue 17)."""
     now = now or utcnow()
     post = store.get_post(session, post_id=post_id, person_id=person_id)
     if post is None:
@@ -236,10 +249,20 @@ def reconfirm_post(
             raise PostNotEditable(refusal)
     elif not lifecycle.can_edit(post.state):
         raise PostNotEditable("This post has already gone to TikTok; it can no longer be changed.")
+    if edit is not None and _held_at_tiktok(post):
+        raise PostNotEditable(
+            "TikTok already has this post, so it can only be confirmed as it was, not changed."
+        )
     _require_valid(session, settings, post.open_id, creator, draft, now)
     choices = draft_to_choices(draft)
     post.choices = choices
     post.mode = draft.mode
+    if edit is not None:
+        post.kind = "photos" if draft.media.kind == "photos" else "video"
+        post.media = edit.media
+        post.upload_id = edit.upload_id
+        post.scheduled_at = edit.scheduled_at
+        post.time_zone = edit.time_zone
     # A publish that TikTok ended (a "try later" failure) is over: the next one starts anew.
     # A post held by a lockdown (TOS-2) while TikTok had its publish keeps it: the job then
     # follows that publish, and never sends the post a second time.

@@ -48,7 +48,7 @@ from datetime import timedelta
 from sqlalchemy.exc import OperationalError
 
 from directpost.config import Settings
-from directpost.publishing import housekeeping, measures, pipeline
+from directpost.publishing import housekeeping, measures, notify_delivery, pipeline
 from directpost.publishing.media_check import media_check_for
 from directpost.publishing.wiring import Services, build_services
 from directpost.store import posts as store
@@ -222,6 +222,9 @@ class Worker:
     _running: dict[str, int] = field(default_factory=dict)
     #: When the dispatcher next sweeps abandoned uploads and expired media (monotonic).
     _next_housekeeping: float = 0.0
+    #: Sends the notifications' e-mails and webhooks (its own thread: a slow mail server or
+    #: receiver must never delay a claim).
+    _deliveries: notify_delivery.DeliveryLoop | None = None
 
     def __post_init__(self) -> None:
         # The jobs learn of a stop through their context: `stopping` at each safe point, and a
@@ -350,6 +353,8 @@ class Worker:
         ]
         for thread in self._threads:
             thread.start()
+        sender = notify_delivery.Sender(self.ctx.settings, self.ctx.cipher)
+        self._deliveries = notify_delivery.DeliveryLoop(self.ctx.factory, sender).start()
         return self
 
     def stop(self, timeout: float = DEFAULT_GRACE_S) -> list[int]:
@@ -370,6 +375,8 @@ class Worker:
         for thread in runners:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._hand_back(self._take_pending())
+        if self._deliveries is not None:
+            self._deliveries.stop(max(0.0, deadline - time.monotonic()))
         measures.flush_all()  # what the jobs measured (DG-3): nobody closes these services
         return self.running_posts() if any(t.is_alive() for t in runners) else []
 

@@ -14,7 +14,14 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, cast
 
 from sqlalchemy import CursorResult, ForeignKey, Integer, String, Text, select, update
-from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
+from sqlalchemy.orm import (
+    Mapped,
+    Session,
+    joinedload,
+    mapped_column,
+    query_expression,
+    relationship,
+)
 
 from directpost.store import person_data
 from directpost.store.base import Base, UTCDateTime, utcnow
@@ -45,6 +52,9 @@ class Person(Base):
         passive_deletes=True,
         order_by="TikTokAccount.id",
     )
+    #: Unread in-app notifications, read with the person by the statement that loads a page's
+    #: session (`store.sessions.read_session`); None where a statement did not ask for it.
+    unread_notifications: Mapped[int | None] = query_expression()
 
 
 class TikTokAccount(Base):

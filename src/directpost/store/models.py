@@ -8,6 +8,7 @@ from __future__ import annotations
 from directpost.store import accounts as accounts
 from directpost.store import lockdown as lockdown
 from directpost.store import measures as measures
+from directpost.store import notifications as notifications
 from directpost.store import posts as posts
 from directpost.store import sessions as sessions
 from directpost.store import uploads as uploads

@@ -24,10 +24,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, delete, select
-from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, with_expression
 
 from directpost.store.accounts import Person
 from directpost.store.base import Base, UTCDateTime, utcnow
+from directpost.store.notifications import unread_count_of
 
 #: The data key whose value is copied into `WebSession.person_id`.
 PERSON_KEY = "person_id"
@@ -73,7 +74,12 @@ class Timeouts:
         return now - row.last_seen_at < self.idle and now - row.created_at < self.absolute
 
 
-_WITH_ACCOUNTS = (joinedload(Person.accounts),)
+#: The person's accounts, and their unread notifications for the header's badge (a subquery:
+#: no statement of its own).
+_WITH_ACCOUNTS = (
+    joinedload(Person.accounts),
+    with_expression(Person.unread_notifications, unread_count_of(Person.id)),
+)
 
 
 def read_session(

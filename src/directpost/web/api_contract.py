@@ -362,7 +362,11 @@ CHUNK_BODY: dict[str, Any] = {
         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
     }
 }
-SCHEDULE_FORM = form_body(scheduled_at=_TEXT, time_zone=_TEXT)
+SCHEDULE_FORM = form_body(
+    scheduled_at=_TEXT,
+    time_zone=_TEXT,
+    back={"type": "string", "description": "Optional: a /calendar address to return to"},
+)
 #: A plain form with the CSRF token only.
 TOKEN_FORM = form_body()
 

@@ -36,9 +36,12 @@ from directpost.web.request_id import RequestIdMiddleware
 from directpost.web.routes import (
     account,
     auth,
+    calendar,
     compose,
+    edit,
     health,
     media_public,
+    notifications,
     operator,
     posts,
     public,
@@ -67,7 +70,10 @@ _ROUTERS = [
     compose.router,  # E: the Post page
     uploads.router,  # E: resumable media uploads
     posts.router,  # F: publish, posts list, live status
+    edit.router,  # issue 17: a post opened on the Post page again and saved
+    calendar.router,  # issue 17: the calendar of posts across accounts
     webhooks.router,  # F: TikTok webhooks
+    notifications.router,  # issue 17: the in-app list and the person's channels
     media_public.router,  # F: per-attempt media URLs for PULL_FROM_URL
     operator.router,  # F: the operator's settings page (only with an operator token)
     health.router,  # operations: /healthz, /readyz, /metrics (operator token)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import json
 import logging
 import secrets
@@ -101,6 +102,12 @@ def serve_socket_in_foreground(
     try:
         # log_config=None: uvicorn's lines (access log included) go through our handler.
         config = uvicorn.Config(app, proxy_headers=True, log_level=log_level, log_config=None)
+        # What start-up made (modules, the app, its services) lives as long as the process:
+        # frozen, the collector's full passes no longer walk it. Unfrozen, a page that makes
+        # many short-lived objects (the calendar's month: thousands of rows) set off a full
+        # pass over the whole heap every few renders, ~100 ms each (bench/calendar_page.py).
+        gc.collect()
+        gc.freeze()
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()

@@ -38,6 +38,8 @@ class PersonView:
     id: int
     accounts: tuple[AccountView, ...]
     active_account: AccountView | None
+    #: Unread in-app notifications (the header's badge); 0 when the page did not read them.
+    unread_notifications: int = 0
 
     @classmethod
     def of(cls, person: Person, active_account_id: int | None) -> PersonView:
@@ -45,7 +47,12 @@ class PersonView:
         active = next((a for a in accounts if a.id == active_account_id and a.connected), None)
         if active is None:
             active = next((a for a in accounts if a.connected), None)
-        return cls(id=person.id, accounts=accounts, active_account=active)
+        return cls(
+            id=person.id,
+            accounts=accounts,
+            active_account=active,
+            unread_notifications=person.unread_notifications or 0,
+        )
 
 
 # --- "My data" (DG-5): what is stored, in plain words -----------------------------------------

@@ -1,8 +1,8 @@
 """The durable state of publishing: posts with their consent records, publish attempts and
 their media URLs, webhook de-duplication, caps counts, and the database as the job queue.
 
-One module per thing held (`models`, `records`, `attempts`, `queue`, `caps`, `webhook_events`,
-`data_rights`, `figures`); this package names what the other parts use, so they read
+One module per thing held (`models`, `records`, `attempts`, `queue`, `caps`, `calendar`,
+`webhook_events`, `data_rights`, `figures`); this package names what the other parts use, so they read
 `store.get_post(...)`, `store.claim_due_posts(...)`. No function here talks to TikTok, and no
 function moves a post between states except through the statements guarded by
 `publishing.states.TRANSITIONS` (`publishing.lifecycle` moves loaded posts).
@@ -25,6 +25,12 @@ from directpost.store.posts.attempts import (
     record_media_served,
     revoke_attempt_url,
     start_tracking,
+)
+from directpost.store.posts.calendar import (
+    PlacedPost,
+    creators_per_day,
+    latest_time_zone,
+    posts_between,
 )
 from directpost.store.posts.caps import CapStanding, DayPlan, cap_standing, day_plan
 from directpost.store.posts.data_rights import delete_posts_of_person, export_posts
@@ -72,6 +78,7 @@ __all__ = [
     "DayPlan",
     "MediaGrant",
     "OperatorFigures",
+    "PlacedPost",
     "Post",
     "PostConsent",
     "PostProgress",
@@ -90,6 +97,7 @@ __all__ = [
     "clear_enqueued",
     "confirm_attempt",
     "create_post",
+    "creators_per_day",
     "day_plan",
     "delete_posts_of_person",
     "due_post_ids",
@@ -97,6 +105,7 @@ __all__ = [
     "export_posts",
     "get_post",
     "insert_attempt",
+    "latest_time_zone",
     "lease_holder",
     "list_posts",
     "mark_publishing",
@@ -107,6 +116,7 @@ __all__ = [
     "post_by_publish_id",
     "post_progress",
     "post_to_start",
+    "posts_between",
     "queue_figures",
     "record_media_served",
     "record_webhook_event",

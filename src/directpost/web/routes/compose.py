@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import escape
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -49,12 +49,14 @@ from directpost.web.api_contract import (
     CHANGE,
     DATABASE,
     INVALID,
+    NOT_FOUND,
     POST_FORM,
     SIGNED_IN,
     SIGNED_IN_CHANGE,
     TIKTOK,
     html_route,
     page,
+    redirect,
 )
 from directpost.web.deps import (
     AccountRequiredError,
@@ -313,9 +315,11 @@ def _render_controls(
     reads: _Reads,
     draft: rules.Draft,
     schedule: ScheduleField | None = None,
+    editing: Any = None,
 ) -> Response:
     state = rules.compose_state(creator, draft, reads.policy)
     context = {
+        "editing": editing,
         "state": state,
         "upload": reads.upload,
         "draft": draft,
@@ -334,7 +338,12 @@ def _render_controls(
     "/compose",
     response_class=HTMLResponse,
     responses=html_route(
-        {503: page("The Post page cannot be shown: TikTok did not answer.")},
+        {
+            303: redirect("Editing a post of another account: first to switch to it."),
+            409: page("The post cannot be edited any more (it has gone to TikTok)."),
+            503: page("The Post page cannot be shown: TikTok did not answer."),
+        },
+        NOT_FOUND,
         SIGNED_IN,
         ACCOUNT,
         DATABASE,
@@ -342,7 +351,9 @@ def _render_controls(
         TIKTOK,
     ),
 )
-async def compose_page(request: Request, services: ServicesDep, upload: str = "") -> Response:
+async def compose_page(
+    request: Request, services: ServicesDep, upload: str = "", post: int = 0
+) -> Response:
     """The Post page, built from a creator_info fetched for this render (UX-1).
 
     One trip to a worker thread reads the person, the upload and the caps and spends the
@@ -352,14 +363,21 @@ async def compose_page(request: Request, services: ServicesDep, upload: str = ""
     started = time.perf_counter()
     outcome = "not_rendered"  # sent to sign in, or to connect an account
     try:
-        response = await _compose_page(request, services, upload)
+        response = await _compose_page(request, services, upload, post)
         outcome = "ok" if response.status_code == 200 else f"http_{response.status_code}"
         return response
     finally:
         services.measures.record("page", "compose", time.perf_counter() - started, outcome)
 
 
-async def _compose_page(request: Request, services: Services, upload: str) -> Response:
+async def _compose_page(
+    request: Request, services: Services, upload: str, post_id: int
+) -> Response:
+    editing = await _edit_target(request, services, post_id) if post_id else None
+    if isinstance(editing, Response):
+        return editing
+    if editing is not None and not upload:
+        upload = editing.upload_id  # the post's own media, until the creator uploads others
     reads = await _reads(request, services, upload_id=upload, snapshot_of=None)
     try:
         creator = await _creator_info_now(request, services, reads)
@@ -377,8 +395,45 @@ async def _compose_page(request: Request, services: Services, upload: str) -> Re
             },
             status_code=503,
         )
-    draft = rules.Draft(media=reads.media)
-    return _render_controls(request, "compose/page.html", creator, reads, draft)
+    if editing is None:
+        draft = rules.Draft(media=reads.media)
+        return _render_controls(request, "compose/page.html", creator, reads, draft)
+    if editing.account_id != reads.account.id:
+        return RedirectResponse(f"/posts/{editing.id}/edit", status_code=303)
+    # The creator's own words, editable (UX-5b); nothing the rules make them choose is chosen.
+    draft = rules.Draft(media=reads.media, title=editing.title, description=editing.description)
+    schedule = ScheduleField(at=editing.scheduled_local, zone=editing.time_zone, detect=False)
+    return _render_controls(
+        request, "compose/page.html", creator, reads, draft, schedule, editing=editing
+    )
+
+
+async def _edit_target(request: Request, services: Services, post_id: int) -> Any:
+    """The post to open for editing, or the page that says why it cannot be."""
+    # Imported here: the edit routes build on the posts routes, which use this module.
+    from directpost.web.routes.edit import edit_target
+
+    def read() -> Any:
+        with services.factory() as db:
+            person = session_person(db, request)
+            if person is None:
+                raise SignInRequiredError(next_path(request))
+            return edit_target(db, person_id=person.id, post_id=post_id)
+
+    found = await run_in_threadpool(read)
+    if isinstance(found, str):
+        return render(
+            request,
+            "error.html",
+            {
+                "heading": _("This post cannot be edited"),
+                "message": found,
+                "retry_url": f"/posts/{post_id}",
+                "retry_label": _("Back to the post"),
+            },
+            status_code=409,
+        )
+    return found
 
 
 def _snapshot_account(request: Request) -> int | None:
@@ -423,7 +478,10 @@ async def compose_controls(request: Request, services: ServicesDep) -> Response:
                 status_code=503,
             )
     draft = compose_form.parse_draft(form, media=reads.media)
-    return _render_controls(request, "compose/_controls.html", creator, reads, draft, schedule)
+    editing = bool(form.get("edit_post"))  # the button says "Save changes"
+    return _render_controls(
+        request, "compose/_controls.html", creator, reads, draft, schedule, editing=editing
+    )
 
 
 @router.get(

@@ -137,20 +137,29 @@ def in_time_zone(moment: datetime, zone: str) -> str:
 def _thumbnail(post: store.Post) -> tuple[str, bool]:
     """The post's cover as the preview served it (`/uploads/…/files/…`), while the upload is
     kept; ("", False) when there is none to show."""
-    choices = post.choices or {}
-    media = post.media or []
+    return cover_of(
+        kind=post.kind, choices=post.choices, media=post.media, upload_id=post.upload_id
+    )
+
+
+def cover_of(
+    *, kind: str, choices: dict[str, Any] | None, media: list[Any] | None, upload_id: str | None
+) -> tuple[str, bool]:
+    """`_thumbnail` from a post's stored fields (the calendar reads columns, not rows)."""
+    choices = choices or {}
+    media = media or []
     index = 0
-    if post.kind == "photos":
+    if kind == "photos":
         raw = choices.get("photo_cover_index")
         index = raw if isinstance(raw, int) and 0 <= raw < len(media) else 0
-    if not media or not post.upload_id:
+    if not media or not upload_id:
         return "", False
     key = str(media[index].get("key", ""))
-    prefix = f"uploads/{post.upload_id}/"
+    prefix = f"uploads/{upload_id}/"
     if not key.startswith(prefix):
         return "", False
-    url = f"/uploads/{post.upload_id}/files/{key[len(prefix) :]}"
-    if post.kind == "video":
+    url = f"/uploads/{upload_id}/files/{key[len(prefix) :]}"
+    if kind == "video":
         cover_ms = choices.get("cover_timestamp_ms")
         seconds = cover_ms / 1000 if isinstance(cover_ms, int) and cover_ms > 0 else 0.1
         return f"{url}#t={seconds:.1f}", True
@@ -197,9 +206,7 @@ def post_view(post: store.Post) -> PostView:
         tiktok_status=post.tiktok_status,
         cancel_requested=post.cancel_requested,
     )
-    refusal = (
-        lifecycle.retry_refusal(post, now=utcnow()) if post.state == states.FAILED else None
-    )
+    refusal = lifecycle.retry_refusal(post, now=utcnow()) if post.state == states.FAILED else None
     return PostView(
         id=post.id,
         kind=post.kind,
@@ -231,16 +238,16 @@ def post_view(post: store.Post) -> PostView:
     )
 
 
-def _wants_json(request: Request) -> bool:
+def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-def _refused(
+def refusal_page(
     request: Request, violations: list[Violation], *, status: int = 422, back: str = "/compose"
 ) -> Response:
     """Say plainly why nothing was published; the upload and the page's choices are kept."""
     messages = [_(v.message) for v in violations]
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse(
             {
                 "detail": messages,
@@ -255,7 +262,7 @@ def _refused(
     )
 
 
-async def _creator_facts(
+async def creator_facts_now(
     services: Services, account: TikTokAccount, db: Session
 ) -> CreatorFacts | Violation:
     """creator_info now (never cached), through compose's budgeted helper (CAP-4, UX-1).
@@ -271,7 +278,7 @@ async def _creator_facts(
         return Violation("UX-1", f"{exc}{ref}")
 
 
-def _load_publish_upload(
+def load_publish_upload(
     db: Session, *, person_id: int, upload_id: str
 ) -> tuple[upload_store.Upload, MediaFacts, list[dict[str, Any]]] | None:
     """The upload, its media facts and manifest, read in a worker thread; then the
@@ -318,26 +325,26 @@ async def publish(
     upload_id = str(form.get("upload_id") or "")
     loaded = (
         await run_in_threadpool(
-            lambda: _load_publish_upload(db, person_id=person.id, upload_id=upload_id)
+            lambda: load_publish_upload(db, person_id=person.id, upload_id=upload_id)
         )
         if upload_id
         else None
     )
     if loaded is None:
-        return _refused(
+        return refusal_page(
             request, [Violation("TECH-3", _("Upload the media to post first."), "media")]
         )
     upload, media, manifest = loaded
     draft = compose_form.parse_draft(form, media=media)
-    facts = await _creator_facts(services, account, db)
+    facts = await creator_facts_now(services, account, db)
     if isinstance(facts, Violation):
-        return _refused(request, [facts], status=503)
+        return refusal_page(request, [facts], status=503)
     try:
         when, zone = service.parse_schedule(
             str(form.get("scheduled_at") or ""), str(form.get("time_zone") or "UTC")
         )
     except service.PublishRefused as refused:
-        return _refused(request, refused.violations)
+        return refusal_page(request, refused.violations)
     submission = service.Submission(
         person_id=person.id,
         account_id=account.id,
@@ -359,8 +366,8 @@ async def publish(
         post = await run_in_threadpool(store_post)
     except service.PublishRefused as refused:
         await run_in_threadpool(db.rollback)
-        return _refused(request, refused.violations)
-    if _wants_json(request):
+        return refusal_page(request, refused.violations)
+    if wants_json(request):
         return JSONResponse(
             {"id": post.id, "url": f"/posts/{post.id}", **post_view(post).as_json()},
             status_code=201,
@@ -378,22 +385,41 @@ async def publish(
         INVALID,
     ),
 )
-def list_posts(request: Request, person: CurrentPerson, db: DbSession, state: str = "") -> Response:
-    """The person's posts, newest first; `state` keeps one group of states (STATE_FILTERS)."""
+def list_posts(
+    request: Request,
+    person: CurrentPerson,
+    db: DbSession,
+    state: str = "",
+    account: int | None = None,
+) -> Response:
+    """The person's posts, newest first; `state` keeps one group of states (STATE_FILTERS),
+    `account` one of the person's accounts (the calendar links here with the same two)."""
     chosen = state if state in STATE_FILTERS else ""
+    accounts = [(a.id, a.display_name or a.open_id) for a in person.accounts]
+    only = account if account in dict(accounts) else None
     posts = store.list_posts(db, person_id=person.id)
     if chosen:
         posts = [p for p in posts if p.state in STATE_FILTERS[chosen]]
+    if only is not None:
+        posts = [p for p in posts if p.account_id == only]
     views = [post_view(p) for p in posts]
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse({"posts": [v.as_json() for v in views]})
     filters = [(name, _(label)) for name, label in FILTER_LABELS.items()]
     return render(
-        request, "posts/list.html", {"posts": views, "filters": filters, "chosen": chosen}
+        request,
+        "posts/list.html",
+        {
+            "posts": views,
+            "filters": filters,
+            "chosen": chosen,
+            "accounts": accounts,
+            "account": only,
+        },
     )
 
 
-def _own_post(db: Session, person_id: int, post_id: int) -> store.Post:
+def own_post(db: Session, person_id: int, post_id: int) -> store.Post:
     post = store.get_post(db, post_id=post_id, person_id=person_id)
     if post is None:  # someone else's post looks exactly like a missing one
         raise HTTPException(status_code=404)
@@ -431,9 +457,9 @@ def consent_history(post: store.Post) -> list[dict[str, str]]:
     ),
 )
 def show_post(request: Request, post_id: int, person: CurrentPerson, db: DbSession) -> Response:
-    post = _own_post(db, person.id, post_id)
+    post = own_post(db, person.id, post_id)
     view = post_view(post)
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse(view.as_json())
     return render(
         request,
@@ -454,7 +480,7 @@ def show_post(request: Request, post_id: int, person: CurrentPerson, db: DbSessi
 )
 def post_status(post_id: int, person: CurrentPerson, db: DbSession) -> Response:
     """The live status the post page polls (UX-5e); post ids as strings."""
-    return JSONResponse(post_view(_own_post(db, person.id, post_id)).as_json())
+    return JSONResponse(post_view(own_post(db, person.id, post_id)).as_json())
 
 
 @router.post(
@@ -471,10 +497,10 @@ def cancel(request: Request, post_id: int, person: CurrentPerson, db: DbSession)
     except LookupError as exc:
         raise HTTPException(status_code=404) from exc
     except service.PostNotEditable as exc:
-        return _refused(
+        return refusal_page(
             request, [Violation("edit", str(exc))], status=409, back=f"/posts/{post_id}"
         )
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse(post_view(post).as_json())
     return RedirectResponse(f"/posts/{post_id}", status_code=303)
 
@@ -498,6 +524,7 @@ async def reschedule(
     request: Request, post_id: int, person: CurrentPerson, db: DbSession
 ) -> Response:
     form = await request.form()
+    back = _calendar_back(form.get("back")) or f"/posts/{post_id}"
     try:
         when, zone = service.parse_schedule(
             str(form.get("scheduled_at") or ""), str(form.get("time_zone") or "UTC")
@@ -508,14 +535,20 @@ async def reschedule(
     except LookupError as exc:
         raise HTTPException(status_code=404) from exc
     except service.PublishRefused as refused:
-        return _refused(request, refused.violations, back=f"/posts/{post_id}")
+        return refusal_page(request, refused.violations, back=back)
     except service.PostNotEditable as exc:
-        return _refused(
-            request, [Violation("edit", str(exc))], status=409, back=f"/posts/{post_id}"
-        )
-    if _wants_json(request):
+        return refusal_page(request, [Violation("edit", str(exc))], status=409, back=back)
+    if wants_json(request):
         return JSONResponse(post_view(post).as_json())
-    return RedirectResponse(f"/posts/{post_id}", status_code=303)
+    return RedirectResponse(back, status_code=303)
+
+
+def _calendar_back(value: object) -> str:
+    """Where the calendar's "Move" form returns after a move: the calendar's own address only
+    (a form field must not send anyone to another site), else ""."""
+    text = value if isinstance(value, str) else ""
+    local = text.startswith("/calendar") and "//" not in text and "\\" not in text
+    return text if local and text.isprintable() and len(text) <= 500 else ""
 
 
 @router.post(
@@ -550,14 +583,14 @@ async def confirm(
     the form are validated against creator_info fetched now, and a new consent is recorded."""
 
     def load() -> tuple[int, Any]:
-        post = _own_post(db, person.id, post_id)
+        post = own_post(db, person.id, post_id)
         found = (post.account_id, draft_from_choices(post.choices))
         release_connection(db)
         return found
 
     post_account_id, stored = await run_in_threadpool(load)
     if post_account_id != account.id:
-        return _refused(
+        return refusal_page(
             request,
             [Violation("edit", _("Switch to the account this post belongs to, then confirm."))],
             status=409,
@@ -565,9 +598,9 @@ async def confirm(
         )
     form = await request.form()
     draft = compose_form.parse_draft(form, media=stored.media)
-    facts = await _creator_facts(services, account, db)
+    facts = await creator_facts_now(services, account, db)
     if isinstance(facts, Violation):
-        return _refused(request, [facts], status=503, back=f"/posts/{post_id}")
+        return refusal_page(request, [facts], status=503, back=f"/posts/{post_id}")
 
     def store_confirmation() -> store.Post:
         post = service.reconfirm_post(
@@ -585,12 +618,12 @@ async def confirm(
         post = await run_in_threadpool(store_confirmation)
     except service.PublishRefused as refused:
         await run_in_threadpool(db.rollback)
-        return _refused(request, refused.violations, back=f"/posts/{post_id}")
+        return refusal_page(request, refused.violations, back=f"/posts/{post_id}")
     except service.PostNotEditable as exc:
         await run_in_threadpool(db.rollback)
-        return _refused(
+        return refusal_page(
             request, [Violation("edit", str(exc))], status=409, back=f"/posts/{post_id}"
         )
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse(post_view(post).as_json())
     return RedirectResponse(f"/posts/{post_id}?published=1", status_code=303)
