@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from directpost.publishing import pipeline, states
-from directpost.web.routes.posts import post_view
+from directpost.web.post_views import post_view
 from tests.publishing.harness import Bench
 
 pytestmark = pytest.mark.anyio

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from directpost.publishing import lifecycle, service, states
-from directpost.web.routes.posts import in_time_zone
+from directpost.web.post_views import in_time_zone
 
 #: (zone, local time on a clock-change day, the UTC instant it is)
 CHANGES = [

@@ -21,7 +21,7 @@ from directpost.publishing import lifecycle, outcomes
 from directpost.store import posts as store
 from directpost.store.posts.calendar import NOT_COUNTED
 from directpost.web.i18n import _
-from directpost.web.routes.posts import STATE_FILTERS, cover_of
+from directpost.web.post_views import STATE_FILTERS, cover_of
 
 VIEWS = ("month", "week")
 #: A month cell lists this many posts, then "N more" (the week view lists every post).

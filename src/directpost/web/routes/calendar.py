@@ -39,7 +39,7 @@ from directpost.web.calendar_view import (
 )
 from directpost.web.deps import CurrentPerson, DbSession, ServicesDep
 from directpost.web.i18n import _
-from directpost.web.routes.posts import FILTER_LABELS, STATE_FILTERS
+from directpost.web.post_views import FILTER_LABELS, STATE_FILTERS
 from directpost.web.templating import render
 
 router = APIRouter(tags=["calendar"])

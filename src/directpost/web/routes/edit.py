@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -43,13 +43,13 @@ from directpost.web.api_contract import (
 )
 from directpost.web.deps import CurrentAccount, CurrentPerson, DbSession, ServicesDep
 from directpost.web.i18n import _
+from directpost.web.post_views import post_view
 from directpost.web.routes.posts import (
     creator_facts_now,
     load_publish_upload,
     own_post,
-    post_view,
     refusal_page,
-    wants_json,
+    save_confirmation,
 )
 from directpost.web.security import require_csrf
 from directpost.web.templating import SESSION_ACCOUNT_KEY
@@ -206,29 +206,14 @@ async def save_edit(
         return refusal_page(request, refused.violations, back=back)
     edit = service.Edit(media=manifest, upload_id=upload.id, scheduled_at=when, time_zone=zone)
 
-    def save() -> store.Post:
-        post = service.reconfirm_post(
-            db,
-            settings=services.settings,
-            person_id=person.id,
-            post_id=post_id,
-            creator=facts,
-            draft=draft,
-            edit=edit,
-        )
-        db.commit()
-        return post
-
-    try:
-        post = await run_in_threadpool(save)
-    except LookupError as exc:
-        raise HTTPException(status_code=404) from exc
-    except service.PublishRefused as refused:
-        await run_in_threadpool(db.rollback)
-        return refusal_page(request, refused.violations, back=back)
-    except service.PostNotEditable as exc:
-        await run_in_threadpool(db.rollback)
-        return refusal_page(request, [Violation("edit", str(exc))], status=409, back=back)
-    if wants_json(request):
-        return JSONResponse(post_view(post).as_json())
-    return RedirectResponse(f"/posts/{post_id}?published=1", status_code=303)
+    return await save_confirmation(
+        request,
+        db,
+        services,
+        person_id=person.id,
+        post_id=post_id,
+        creator=facts,
+        draft=draft,
+        back=back,
+        edit=edit,
+    )
