@@ -43,7 +43,8 @@ def post_moved(post: Any, target: str, *, now: datetime) -> None:
     """Record the event of a move to `target`, if it makes one, in the post's transaction.
 
     `post` is the store's `Post` (typed loosely: `lifecycle` moves anything shaped like one).
-    One statement reads the account's nickname and the person's channels together.
+    One statement reads the account's nickname and the person's channels together (columns, no
+    objects), one or two insert the event.
     """
     event = EVENTS.get(target)
     if event is None:
@@ -54,21 +55,36 @@ def post_moved(post: Any, target: str, *, now: datetime) -> None:
         return
     Settings = store.NotificationSettings
     found = session.execute(
-        select(TikTokAccount.display_name, Settings)
+        select(
+            TikTokAccount.display_name,
+            Settings.in_app,
+            Settings.email_address,
+            Settings.webhook_url,
+            Settings.webhook_secret_enc.is_not(None),
+        )
         .outerjoin(Settings, Settings.person_id == TikTokAccount.person_id)
         .where(TikTokAccount.id == post.account_id)
     ).first()
-    nickname, settings = (found[0], found[1]) if found is not None else ("", None)
-    store.add_notification(
+    channels = store.Channels()  # a person who never opened the settings: in the app only
+    nickname = ""
+    if found is not None:
+        nickname = found[0] or ""
+        if found[1] is not None:  # the person has a settings row
+            channels = store.Channels(
+                in_app=bool(found[1]),
+                email_address=found[2] or "",
+                webhook_url=(found[3] or "") if found[4] else "",
+            )
+    store.record_event(
         session,
         person_id=post.person_id,
-        channels=store.channels_of(settings),
+        channels=channels,
         event=event,
         now=now,
         post_id=post.id,
         state=target,
         title=str((post.choices or {}).get("title") or ""),
-        account_name=nickname or "",
+        account_name=nickname,
         reason=post.reason_text or "",
         scheduled_at=post.scheduled_at,
     )

@@ -34,6 +34,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    insert,
     select,
     update,
 )
@@ -245,6 +246,65 @@ def add_notification(
             )
     session.add(notification)
     return notification
+
+
+def record_event(
+    session: Session,
+    *,
+    person_id: int,
+    channels: Channels,
+    event: str,
+    now: datetime,
+    post_id: int,
+    state: str,
+    title: str,
+    account_name: str,
+    reason: str,
+    scheduled_at: datetime | None,
+) -> None:
+    """`add_notification` for a post's move, as plain inserts in the move's transaction: no
+    objects built, one statement when the person has no e-mail or webhook (the usual case),
+    two when they do. Every published post passes here (bench/publish_scale.py)."""
+    values = {
+        "person_id": person_id,
+        "post_id": post_id,
+        "event_id": str(uuid.uuid4()),
+        "event": event,
+        "state": state,
+        "title": title[:200],
+        "account_name": account_name[:200],
+        "reason": reason,
+        "scheduled_at": scheduled_at,
+        "in_app": channels.in_app,
+        "created_at": now,
+    }
+    targets = [
+        (channel, target)
+        for channel, target in ((EMAIL, channels.email_address), (WEBHOOK, channels.webhook_url))
+        if target
+    ]
+    if not targets:
+        session.execute(insert(Notification).values(values))
+        return
+    made = session.execute(insert(Notification).values(values).returning(Notification.id))
+    notification_id = made.scalar_one()
+    session.execute(
+        insert(NotificationDelivery),
+        [
+            {
+                "notification_id": notification_id,
+                "person_id": person_id,
+                "channel": channel,
+                "target": target,
+                "state": PENDING,
+                "attempts": 0,
+                "next_try_at": now,
+                "created_at": now,
+                "last_error": "",
+            }
+            for channel, target in targets
+        ],
+    )
 
 
 # --- the in-app list -----------------------------------------------------------------------------
