@@ -23,7 +23,6 @@ from directpost.publishing.drafts import draft_from_choices
 from directpost.rules.model import PRIVACY_LABELS, Violation
 from directpost.store import posts as store
 from directpost.store.base import utcnow
-from directpost.web import compose_form
 from directpost.web.api_contract import (
     ACCOUNT_CHANGE,
     CHANGE,
@@ -45,9 +44,8 @@ from directpost.web.deps import CurrentAccount, CurrentPerson, DbSession, Servic
 from directpost.web.i18n import _
 from directpost.web.post_views import post_view
 from directpost.web.routes.posts import (
-    creator_facts_now,
-    load_publish_upload,
     own_post,
+    read_post_form,
     refusal_page,
     save_confirmation,
 )
@@ -181,29 +179,10 @@ async def save_edit(
     if owner != account.id:
         message = _("Switch to the account this post belongs to, then save.")
         return refusal_page(request, [Violation("edit", message)], status=409, back=back)
-    form = await request.form()
-    upload_id = str(form.get("upload_id") or "")
-    loaded = (
-        await run_in_threadpool(
-            lambda: load_publish_upload(db, person_id=person.id, upload_id=upload_id)
-        )
-        if upload_id
-        else None
-    )
-    if loaded is None:
-        message = _("Upload the media to post first.")
-        return refusal_page(request, [Violation("TECH-3", message, "media")], back=back)
-    upload, media, manifest = loaded
-    draft = compose_form.parse_draft(form, media=media)
-    facts = await creator_facts_now(services, account, db)
-    if isinstance(facts, Violation):
-        return refusal_page(request, [facts], status=503, back=back)
-    try:
-        when, zone = service.parse_schedule(
-            str(form.get("scheduled_at") or ""), str(form.get("time_zone") or "UTC")
-        )
-    except service.PublishRefused as refused:
-        return refusal_page(request, refused.violations, back=back)
+    chosen = await read_post_form(request, db, services, person.id, account, back=back)
+    if isinstance(chosen, Response):
+        return chosen
+    upload, draft, manifest, facts, when, zone = chosen
     edit = service.Edit(media=manifest, upload_id=upload.id, scheduled_at=when, time_zone=zone)
 
     return await save_confirmation(

@@ -8,7 +8,8 @@ parser, measures nothing from the browser, asks TikTok for creator_info now, val
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -129,6 +130,67 @@ def load_publish_upload(
     return upload, media, manifest
 
 
+class PostForm(NamedTuple):
+    """What the Post page's form says, read and checked as the publish and edit routes need it:
+    the chosen upload (its manifest), the draft, creator_info asked now (UX-1), the time."""
+
+    upload: upload_store.Upload
+    draft: Draft
+    manifest: list[dict[str, Any]]
+    creator: CreatorFacts
+    scheduled_at: datetime | None
+    time_zone: str
+
+    def __iter__(self) -> Any:
+        return iter(
+            (
+                self.upload,
+                self.draft,
+                self.manifest,
+                self.creator,
+                self.scheduled_at,
+                self.time_zone,
+            )
+        )
+
+
+async def read_post_form(
+    request: Request,
+    db: Session,
+    services: Services,
+    person_id: int,
+    account: TikTokAccount,
+    *,
+    back: str,
+) -> PostForm | Response:
+    """The form of the Post page, or the page that says plainly why it cannot be used (no
+    upload, TikTok did not answer creator_info, a time that cannot be read); nothing stored."""
+    form = await request.form()
+    upload_id = str(form.get("upload_id") or "")
+    loaded = (
+        await run_in_threadpool(
+            lambda: load_publish_upload(db, person_id=person_id, upload_id=upload_id)
+        )
+        if upload_id
+        else None
+    )
+    if loaded is None:
+        message = _("Upload the media to post first.")
+        return refusal_page(request, [Violation("TECH-3", message, "media")], back=back)
+    upload, media, manifest = loaded
+    draft = compose_form.parse_draft(form, media=media)
+    facts = await creator_facts_now(services, account, db)
+    if isinstance(facts, Violation):
+        return refusal_page(request, [facts], status=503, back=back)
+    try:
+        when, zone = service.parse_schedule(
+            str(form.get("scheduled_at") or ""), str(form.get("time_zone") or "UTC")
+        )
+    except service.PublishRefused as refused:
+        return refusal_page(request, refused.violations, back=back)
+    return PostForm(upload, draft, manifest, facts, when, zone)
+
+
 @router.post(
     "/posts",
     response_model=PostCreated,
@@ -156,30 +218,10 @@ async def publish(
     services: ServicesDep,
 ) -> Response:
     """The creator pressed publish: validate on the server, record consent, queue (UX-5c)."""
-    form = await request.form()
-    upload_id = str(form.get("upload_id") or "")
-    loaded = (
-        await run_in_threadpool(
-            lambda: load_publish_upload(db, person_id=person.id, upload_id=upload_id)
-        )
-        if upload_id
-        else None
-    )
-    if loaded is None:
-        return refusal_page(
-            request, [Violation("TECH-3", _("Upload the media to post first."), "media")]
-        )
-    upload, media, manifest = loaded
-    draft = compose_form.parse_draft(form, media=media)
-    facts = await creator_facts_now(services, account, db)
-    if isinstance(facts, Violation):
-        return refusal_page(request, [facts], status=503)
-    try:
-        when, zone = service.parse_schedule(
-            str(form.get("scheduled_at") or ""), str(form.get("time_zone") or "UTC")
-        )
-    except service.PublishRefused as refused:
-        return refusal_page(request, refused.violations)
+    chosen = await read_post_form(request, db, services, person.id, account, back="/compose")
+    if isinstance(chosen, Response):
+        return chosen
+    upload, draft, manifest, facts, when, zone = chosen
     submission = service.Submission(
         person_id=person.id,
         account_id=account.id,
