@@ -24,17 +24,68 @@ def emulator(
     https_only: bool = typer.Option(
         False, help="refuse http:// and IP hosts even on loopback, as TikTok does"
     ),
+    tls: bool = typer.Option(
+        False,
+        "--tls",
+        help="serve HTTPS with a local CA kept in the data dir (its ca.pem path is printed)",
+    ),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="answer each compliance verdict with TikTok's error (or a 400 where it has none)",
+    ),
+    seed: str | None = typer.Option(
+        None, help="apps, creators and config from a JSON (or YAML) file; applied again on reset"
+    ),
+    state_dir: str | None = typer.Option(
+        None,
+        help="keep apps, creators, tokens, publishes, media and the clock here across restarts",
+    ),
+    record: str | None = typer.Option(
+        None,
+        help="proxy every API request to --upstream and write each exchange to this JSONL file",
+    ),
+    upstream: str | None = typer.Option(
+        None, help="the API base URL --record forwards to (e.g. your TikTok sandbox)"
+    ),
+    replay: str | None = typer.Option(
+        None, help="serve the answers of a --record file back, with no upstream"
+    ),
 ) -> None:
     """Serve the local TikTok emulator: consent page, Content Posting API, upload host, webhooks."""
     from pathlib import Path
 
     from directpost.emulator.config import EmulatorConfig
+    from directpost.emulator.launch import StartupError, build
     from directpost.emulator.server import serve
 
     config = EmulatorConfig(
-        data_dir=Path(data_dir) if data_dir else None, allow_http_loopback=not https_only
+        data_dir=Path(data_dir) if data_dir else None,
+        allow_http_loopback=not https_only,
+        strict=strict,
     )
-    serve(host=host, port=port, config=config)
+    try:
+        built = build(
+            config,
+            seed=Path(seed) if seed else None,
+            state_dir=Path(state_dir) if state_dir else None,
+            record=Path(record) if record else None,
+            upstream=upstream,
+            replay=Path(replay) if replay else None,
+            tls=tls,
+        )
+    except StartupError as exc:
+        typer.echo(f"directpost emulator: {exc}", err=True)
+        raise typer.Exit(2) from None
+    serve(
+        host=host,
+        port=port,
+        config=config,
+        tls=tls,
+        app=built.app,
+        notes=built.notes,
+        emulating=built.emulating,
+    )
 
 
 @app.command()
@@ -387,6 +438,59 @@ def doctor(
         typer.echo(f"\n{len(failed)} check(s) failed: fix them (see 'fix:') and run again.")
         raise typer.Exit(1)
     typer.echo("\nEverything checked is in order.")
+
+
+@app.command()
+def mcp(
+    http: bool = typer.Option(
+        False, "--http", help="serve streamable HTTP (at /mcp) instead of stdio"
+    ),
+    host: str = typer.Option("127.0.0.1", help="with --http: interface to listen on"),
+    port: int = typer.Option(
+        8765, min=0, max=65535, help="with --http: port to listen on, 0 for any free one"
+    ),
+    url: str | None = typer.Option(
+        None, help="the app's base URL (else DIRECTPOST_URL)", show_default=False
+    ),
+    token_file: str | None = typer.Option(
+        None,
+        help="a file holding the personal access token (else DIRECTPOST_TOKEN_FILE, or the "
+        "token itself in DIRECTPOST_TOKEN)",
+        show_default=False,
+    ),
+) -> None:
+    """The MCP server for AI agents (docs/api.md): tools that upload media and prepare posts
+    through the app's API with a personal access token. None publishes: the creator confirms
+    each prepared post in the app."""
+    try:
+        from directpost.agent.running import TokenRefused, serve_http, serve_stdio
+        from directpost.agent.settings import SettingsProblem, load_settings
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] != "mcp":
+            raise
+        typer.echo(
+            "directpost mcp: the MCP SDK is not installed; install it with: "
+            "pip install 'directpost[mcp]'",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+    try:
+        settings = load_settings(url=url, token_file=token_file)
+        if http:
+            serve_http(settings, host=host, port=port)
+        else:
+            serve_stdio(settings)
+    except SettingsProblem as exc:
+        typer.echo(f"directpost mcp: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except TokenRefused as exc:
+        typer.echo(f"directpost mcp: the app refused the token: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        typer.echo(f"directpost mcp: cannot listen on {host}:{port} ({exc.strerror}).", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("Stopped.", err=True)
 
 
 # login, logout, whoami, post, status, cancel: posting from the terminal (docs/terminal.md). The

@@ -151,6 +151,17 @@ class Settings(BaseSettings):
         "", description="the From address of notification e-mails, e.g. directpost@example.org"
     )
 
+    # The prepared-posts API (docs/api.md): requests per personal access token per minute.
+    api_rate_per_minute: int = Field(
+        120, ge=1, le=100_000, description="API requests per token per sliding minute (429 past it)"
+    )
+    api_upload_rate_per_minute: int = Field(
+        1200,
+        ge=1,
+        le=1_000_000,
+        description="media chunks (PUT) per token per sliding minute, counted apart",
+    )
+
     # Logs: plain lines for a terminal, JSON lines for a log shipper (see `directpost.logs`).
     log_format: Literal["text", "json"] = Field(
         "text", description="text (plain lines, default) or json (one JSON object per line)"

@@ -224,3 +224,27 @@ def test_tos_4_pack_states_the_apps_facts_and_works_offline(pack: dict[str, Any]
         assert value in html
     assert "<script" not in html and 'src="http' not in html and "<link" not in html
     assert 'href="report.html"' in (out / "index.html").read_text()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_tos_4_pack_holds_the_walkthroughs_compliance_log_with_zero_verdicts(
+    pack: dict[str, Any],
+) -> None:
+    report, out = pack["report"], pack["out"]
+    summary = report["walkthrough"]["compliance"]
+    log = json.loads((out / summary["file"]).read_text())
+    flagged = [e for e in log["entries"] if e["verdicts"]]
+    assert flagged == [] and log["verdict_count"] == 0 and summary["verdict_count"] == 0
+    paths = {e["path"] for e in log["entries"]}
+    # The whole flow went through the emulator's checks: sign-in, creator_info, init, status.
+    for path in (
+        "/v2/oauth/token/",
+        "/v2/post/publish/creator_info/query/",
+        "/v2/post/publish/video/init/",
+    ):
+        assert path in paths, paths
+    assert summary["requests"] == len(log["entries"]) > 5
+    html = (out / "report.html").read_text()
+    assert 'id="compliance-log"' in html and f'href="{summary["file"]}"' in html
+    assert f"{summary['requests']} requests, 0 verdict(s)" in html

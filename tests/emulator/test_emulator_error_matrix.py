@@ -45,6 +45,7 @@ ENDPOINTS = [
     Endpoint("content_init", "POST", "/v2/post/publish/content/init/", ("video.upload",), PHOTO),
     Endpoint("status_fetch", "POST", "/v2/post/publish/status/fetch/", ("user.info.basic",), {}),
     Endpoint("cancel", "POST", "/v2/post/publish/cancel/", ("user.info.basic",), {}),
+    Endpoint("video_query", "POST", "/v2/video/query/?fields=id", ("video.publish",), {}),
 ]
 IDS = [e.name for e in ENDPOINTS]
 

@@ -50,6 +50,13 @@ def fake() -> FakeTikTok:
     return FakeTikTok()
 
 
+@pytest.fixture
+def emulator_strict() -> bool:
+    """The library's tests call endpoints one by one (an init without creator_info, errors on
+    purpose): the emulator they run against is lenient (tests/fixtures/emulator.py)."""
+    return False
+
+
 @pytest.fixture(params=["sync", "async"])
 def tk(request: pytest.FixtureRequest, fake: FakeTikTok) -> Iterator[Driven]:
     """The client under test, sync or async, wired to the fake over in-process ASGI."""

@@ -2,6 +2,9 @@
 
 Sign in with TikTok (the emulator's consent page), the Post page with every control, upload,
 publish, the status followed to the end, and the post on the creator's profile in the emulator.
+Beside the video, `compliance-log.json`: every request the app sent to the emulator during the
+walk-through with the emulator's compliance verdicts (what TikTok's reviewers would flag), which
+must be none.
 
 Playwright's own `record_video_dir` needs an ffmpeg build that Playwright downloads itself, which
 this project never does (no downloads at run time). So the recording is Chromium's own
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -161,6 +165,8 @@ def record_walkthrough(browser: Any, stack: Stack, out_dir: Path, work_dir: Path
     page = context.new_page()
     recorder = ScreenRecorder(context, page)
     steps: list[str] = []
+    # The log from here on is the walk-through's own (the screenshots' requests came before).
+    stack.emulator.control("DELETE", "/_emulator/compliance")
     recorder.start()
     try:
         _walk(page, stack, clip, open_id, steps)
@@ -175,4 +181,23 @@ def record_walkthrough(browser: Any, stack: Stack, out_dir: Path, work_dir: Path
         "frames_painted": len(recorder.frames),
         "steps": steps,
         "creator": open_id,
+        "compliance": save_compliance_log(stack, out_dir / COMPLIANCE_LOG),
+    }
+
+
+COMPLIANCE_LOG = "compliance-log.json"
+
+
+def save_compliance_log(stack: Stack, target: Path) -> dict[str, Any]:
+    """Write the emulator's compliance log to `target`; returns what the report says of it."""
+    log: dict[str, Any] = stack.emulator.control("GET", "/_emulator/compliance")
+    target.write_text(json.dumps(log, indent=2, ensure_ascii=False), encoding="utf-8")
+    flagged = [e for e in log["entries"] if e["verdicts"]]
+    return {
+        "file": target.name,
+        "requests": len(log["entries"]),
+        "verdict_count": log["verdict_count"],
+        "verdicts_by_rule": log["verdicts_by_rule"],
+        "flagged": flagged,
+        "paths": sorted({f"{e['method']} {e['path']}" for e in log["entries"]}),
     }

@@ -1,5 +1,5 @@
 """The emulator's only door to the network: pulling media (a lean HTTP/1.1 GET parsed by
-httptools) and delivering webhooks (httpx2)."""
+httptools), delivering webhooks and forwarding ``--record``'s requests upstream (httpx2)."""
 
 from __future__ import annotations
 
@@ -164,6 +164,18 @@ async def post_webhook(
     ) as client:
         response = await client.post(url, content=body, headers=headers)
         return response.status_code, response.text[:500]
+
+
+async def forward(
+    method: str, url: str, headers: list[tuple[str, str]], body: bytes, *, timeout_s: float
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Send one request on as it came (``--record``'s proxy); returns status, headers and the
+    (decoded) body of the answer. Redirects are passed back, not followed."""
+    async with httpx2.AsyncClient(
+        follow_redirects=False, trust_env=False, timeout=timeout_s, verify=_tls()
+    ) as client:
+        response = await client.request(method, url, content=body, headers=headers)
+        return response.status_code, list(response.headers.multi_items()), response.content
 
 
 HTTPError = httpx2.HTTPError

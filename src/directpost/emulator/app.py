@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from . import control, inspector, oauth, posting, upload_host
+from .compliance import ComplianceMiddleware
 from .config import EmulatorConfig
 from .errors import ApiError, ControlError, OAuthError
 from .faults import FaultMiddleware, hide_injected_drops_from_server_logs
@@ -53,7 +54,11 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
             *control.routes(rt),
             *inspector.routes(rt),
         ],
-        middleware=[Middleware(FaultMiddleware, runtime=rt)],
+        # The compliance log is outermost, so requests answered by an injected fault are logged.
+        middleware=[
+            Middleware(ComplianceMiddleware, runtime=rt),
+            Middleware(FaultMiddleware, runtime=rt),
+        ],
         exception_handlers={
             ApiError: on_api_error,
             OAuthError: on_oauth_error,

@@ -82,6 +82,7 @@ class EmulatorConfig:
             "status_fetch": 30,
             "cancel": 30,
             "user_info": 600,
+            "video_query": 600,
         }
     )
     posting_cap_per_day: int = 15
@@ -98,15 +99,35 @@ class EmulatorConfig:
     max_chunk_bytes: int = 64 * MIB
     max_final_chunk_bytes: int = 128 * MIB
     max_chunks: int = 1000
+    # Spec §3.3: the number in the upload host's `Content-Range: bytes 0-N/TOTAL` progress header:
+    # the last received byte's index (`bytes */TOTAL` before any byte), or, read literally
+    # ("0-{UPLOADED_BYTES}"), the count of bytes received (`bytes 0-0/TOTAL` before any).
+    upload_progress_header: Literal["last_byte_index", "bytes_uploaded"] = "last_byte_index"
+    # Processing time that grows with the media: emulator seconds per MiB received before the
+    # first status after PROCESSING_* (TikTok: about a minute per GB). 0 = as fast as the probe.
+    processing_seconds_per_mib: float = 0.0
     # The TikTok app version of creators who do not set one (photo MEDIA_UPLOAD needs >= 31.8).
     default_app_version: str = "35.0"
-    # Webhooks: seconds to wait before each retry; attempts = len(delays) + 1.
-    webhook_retry_delays_s: tuple[float, ...] = (1, 2, 4, 8, 16, 32, 64, 128)
+    # Webhooks: emulator seconds to wait before each retry; attempts = len(delays) + 1. TikTok
+    # documents only "exponential backoff for up to 72 hours": 1 min doubling, 12 retries
+    # (the last ~68 h after the first attempt), and none once `webhook_retry_window_s` passed.
+    webhook_retry_delays_s: tuple[float, ...] = tuple(60.0 * 2**k for k in range(12))
+    webhook_retry_window_s: float = 72 * 3600.0
     webhook_timeout_s: float = 5
+    # Spec §3.6: a public post gets its public id (status and `post.publish.publicly_available`)
+    # only after moderation, "usually < 1 min, sometimes hours": emulator seconds it takes.
+    public_post_delay_s: float = 30.0
     # How fast publishes move once their media is in (per app overrides this).
     progression: Progression = field(default_factory=Progression)
     # How often the background ticker applies time-based transitions and sends webhooks.
     tick_interval_s: float = 0.05
+    # The compliance log (emulator/compliance.py): `strict` answers each verdict with the error
+    # TikTok would give, or a 400 where TikTok gives none. A direct-post init needs a
+    # creator_info answered for its creator within the window (emulator seconds); a publish's
+    # final status may be fetched this many more times before fast repeats are flagged.
+    strict: bool = False
+    compliance_creator_info_window_s: float = 900.0
+    compliance_fetches_after_final: int = 1
 
     def patched(self, changes: dict[str, Any]) -> EmulatorConfig:
         """A copy with ``changes`` applied; raises ValueError naming an unknown or bad field."""
@@ -149,6 +170,16 @@ class EmulatorConfig:
             "invalid_param",
         ):
             raise ValueError("invalid_param_code must be invalid_params or invalid_param")
+        if kwargs.get("upload_progress_header", "last_byte_index") not in (
+            "last_byte_index",
+            "bytes_uploaded",
+        ):
+            raise ValueError("upload_progress_header must be last_byte_index or bytes_uploaded")
+        if kwargs.get("processing_seconds_per_mib", 0) < 0:
+            raise ValueError("processing_seconds_per_mib must be a number >= 0")
+        for name in ("public_post_delay_s", "webhook_retry_window_s"):
+            if kwargs.get(name, 0) < 0:
+                raise ValueError(f"{name} must be a number of seconds >= 0")
         return dataclasses.replace(self, **kwargs)
 
     def as_dict(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from .errors import ControlError
 from .http_helpers import read_control_json
 from .responses import json_response
 from .runtime import Runtime
+from .webhooks import send_test
 
 
 def routes(rt: Runtime) -> list[Route]:
@@ -37,6 +38,8 @@ def routes(rt: Runtime) -> list[Route]:
     async def faults(request: Request) -> Response:
         if request.method == "DELETE":
             backend.faults.clear()
+            backend.release_held_webhooks()  # events a reorder fault still held go out now
+            rt.kick()
             return json_response({"faults": []})
         fault = backend.add_fault(await read_control_json(request))
         return json_response(fault.view(), 201)
@@ -102,6 +105,32 @@ def routes(rt: Runtime) -> list[Route]:
             }
         )
 
+    async def webhook_test(request: Request) -> Response:
+        """The developer portal's "Test URL → Send": one signed event, its answer returned."""
+        delivery = backend.test_delivery(await read_control_json(request))
+        return json_response((await send_test(backend, delivery)).view())
+
+    async def compliance(request: Request) -> Response:
+        """The compliance log (emulator/compliance.py); DELETE forgets its entries."""
+        if request.method == "DELETE":
+            rt.compliance.clear()
+            return json_response({"cleared": True})
+        query = request.query_params
+        only = query.get("verdicts_only", "0").lower()
+        if only not in ("0", "1", "true", "false", ""):
+            raise ControlError("verdicts_only must be 1/true or 0/false")
+        return json_response(
+            rt.compliance.view(
+                verdicts_only=only in ("1", "true"),
+                client_key=query.get("client_key"),
+                open_id=query.get("open_id"),
+            )
+        )
+
+    async def health(request: Request) -> Response:
+        """Alive (no work done): the Docker HEALTHCHECK; record and replay answer it too."""
+        return json_response({"ok": True, "mode": "emulate"})
+
     async def state(request: Request) -> Response:
         snapshot = backend.state()
         rt.kick()
@@ -119,6 +148,9 @@ def routes(rt: Runtime) -> list[Route]:
         Route("/_emulator/publishes/{publish_id}/post", post_draft, methods=["POST"]),
         Route("/_emulator/posts/{post_id}/privacy", post_privacy, methods=["POST"]),
         Route("/_emulator/creators/{open_id}/deauthorize", deauthorize, methods=["POST"]),
+        Route("/_emulator/webhooks/test", webhook_test, methods=["POST"]),
+        Route("/_emulator/compliance", compliance, methods=["GET", "DELETE"]),
         Route("/_emulator/state", state, methods=["GET"]),
         Route("/_emulator/requests", requests, methods=["GET"]),
+        Route("/_emulator/health", health, methods=["GET"]),
     ]

@@ -2,7 +2,7 @@
 
 An ASGI middleware in front of every route, so the routes stay unaware of it. The ``authorize``
 fault is applied by the consent route itself (it answers by redirecting), ``processing`` and
-``pull`` by the processing pipeline.
+``pull`` by the processing pipeline, ``webhook`` as events are queued.
 """
 
 from __future__ import annotations
@@ -27,9 +27,14 @@ PATH_ENDPOINTS: dict[str, str] = {
     "/v2/post/publish/content/init/": "content_init",
     "/v2/post/publish/status/fetch/": "status_fetch",
     "/v2/post/publish/cancel/": "cancel",
+    "/v2/video/query/": "video_query",
     "/upload/video/": "upload",
 }
-FAULT_ENDPOINTS = frozenset({*PATH_ENDPOINTS.values(), "authorize", "processing", "pull"})
+# `webhook` faults (delay_s, duplicate, reorder) are applied as events are queued
+# (backend/webhook_events.py).
+FAULT_ENDPOINTS = frozenset(
+    {*PATH_ENDPOINTS.values(), "authorize", "processing", "pull", "webhook"}
+)
 
 
 class DroppedConnection(Exception):

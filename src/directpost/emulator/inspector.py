@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from functools import lru_cache
 
 from PIL import Image, ImageDraw
@@ -10,7 +11,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
+from .compliance_checks import RULES
 from .runtime import Runtime
+
+#: The compliance page shows this many of the latest entries (the JSON has them all).
+COMPLIANCE_PAGE_ROWS = 500
 
 PRIVACY_TEXT = {
     "PUBLIC_TO_EVERYONE": "Everyone",
@@ -94,8 +99,25 @@ def routes(rt: Runtime) -> list[Route]:
             kind = "image/webp" if fmt == "WEBP" else "image/jpeg"
         return FileResponse(path, media_type=kind)
 
+    async def compliance_page(request: Request) -> Response:
+        """The compliance log, newest first (``?verdicts_only=1`` hides clean requests)."""
+        only = request.query_params.get("verdicts_only", "") in ("1", "true")
+        view = rt.compliance.view(verdicts_only=only)
+        entries = view["entries"][::-1][:COMPLIANCE_PAGE_ROWS]
+        for entry in entries:
+            entry["time"] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(entry["at"]))
+        return render(
+            "compliance.html",
+            view=view,
+            entries=entries,
+            shown_max=COMPLIANCE_PAGE_ROWS,
+            verdicts_only=only,
+            rules=RULES,
+        )
+
     return [
         Route("/_emulator/", index, methods=["GET"]),
+        Route("/_emulator/compliance.html", compliance_page, methods=["GET"]),
         Route("/_emulator/creators/{open_id}", creator_page, methods=["GET"]),
         Route("/_emulator/avatars/{open_id}.png", avatar, methods=["GET"]),
         Route("/_emulator/media/{publish_id}/{index:int}", media, methods=["GET"]),

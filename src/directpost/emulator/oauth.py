@@ -142,8 +142,8 @@ def routes(rt: Runtime) -> list[Route]:
 
     async def token(request: Request) -> Response:
         form = await read_form(request)
-        issued = backend.token_endpoint(form)
-        return json_response(backend.token_payload(issued), headers={"Cache-Control": "no-store"})
+        answer = backend.token_endpoint(form)
+        return json_response(answer, headers={"Cache-Control": "no-store"})
 
     async def revoke(request: Request) -> Response:
         form = await read_form(request)

@@ -11,15 +11,18 @@ import contextlib
 import copy
 import dataclasses
 import hashlib
+import io
 from pathlib import Path
 from typing import Any
 
 import anyio
+import av
 
 from directpost.media.probe import MediaProbeError, probe_image, probe_video
 
 from . import _outbound
 from .backend import Backend
+from .sample_video import is_sample_video_url, sample_video_bytes
 from .state import Publish
 
 VIDEO_CONTAINERS = frozenset({"mp4", "mov", "webm"})
@@ -62,6 +65,26 @@ def judge_photos(paths: list[Path]) -> tuple[str | None, dict[str, Any] | None]:
         if probe.size_bytes > MAX_PHOTO_BYTES or too_big:
             return "picture_size_check_failed", {"images": found}
     return None, {"images": found}
+
+
+def cover_jpeg(path: Path, at_ms: int) -> bytes:
+    """A video's cover as a JPEG: the frame at ``at_ms`` (the first one when out of range),
+    as TikTok picks it from ``video_cover_timestamp_ms``."""
+    image = None
+    try:
+        with av.open(str(path)) as box:
+            frame: Any
+            for frame in box.decode(box.streams.video[0]):
+                if image is not None and (frame.time or 0) * 1000 > at_ms:
+                    break
+                image = frame.to_image()
+    except (av.FFmpegError, IndexError) as exc:
+        raise MediaProbeError(f"the video cannot be read: {exc}") from exc
+    if image is None:
+        raise MediaProbeError("the video has no frame to show")
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="JPEG", quality=80)
+    return out.getvalue()
 
 
 def sha256_of(paths: list[Path]) -> str:
@@ -140,6 +163,11 @@ async def pull(backend: Backend, publish: Publish) -> None:
                     handle.write(piece)
                     publish.downloaded_bytes += len(piece)
 
+                if is_sample_video_url(url) and not photo:
+                    # TikTok's own sample (spec §4): made here, nothing leaves the machine.
+                    sample = await anyio.to_thread.run_sync(sample_video_bytes)
+                    sink(sample)
+                    continue
                 await _outbound.download(
                     url, sink, max_bytes=limit, timeout_s=backend.config.pull_timeout_s
                 )

@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 
 from .backend import Backend
+from .compliance import ComplianceLog
 from .config import EmulatorConfig
 from .processing import pull
 from .webhooks import deliver
@@ -41,8 +42,16 @@ class Runtime:
         #: Every request an app sent (not the control plane's): wall-clock time it arrived,
         #: method, path. Bounded; read through `GET /_emulator/requests`.
         self.requests: deque[tuple[float, str, str]] = deque(maxlen=REQUEST_LOG_SIZE)
+        #: Every app request with its compliance verdicts (`GET /_emulator/compliance`).
+        self.compliance = ComplianceLog(self.backend)
         self._ticker: asyncio.Task[None] | None = None
         self._ticker_loop: asyncio.AbstractEventLoop | None = None
+        #: Hooks of the start-up options (launch.py): after each reset (a seed file applies
+        #: itself again), on each tick (the state keeper saves) and on shutdown, before the
+        #: backend closes (the last save).
+        self.after_reset: list[Callable[[], None]] = []
+        self.on_tick: list[Callable[[], None]] = []
+        self.on_close: list[Callable[[], None]] = []
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
             autoescape=True,
@@ -65,6 +74,8 @@ class Runtime:
             await asyncio.sleep(self.backend.config.tick_interval_s)
             self.backend.tick()
             self.kick()
+            for hook in self.on_tick:
+                hook()
 
     def kick(self) -> None:
         """Start the work the backend queued: webhook deliveries and downloads."""
@@ -84,6 +95,9 @@ class Runtime:
         self.digests.clear()
         self.requests.clear()
         self.backend.reset()
+        self.compliance.reset()
+        for hook in self.after_reset:
+            hook()
 
     def upload_digest(self, publish_id: str) -> UploadDigest:
         """The running SHA-256 of a FILE_UPLOAD publish (made on its first chunk)."""
@@ -98,7 +112,11 @@ class Runtime:
         for task in list(self.tasks):
             with contextlib.suppress(BaseException):
                 await task
-        self.backend.close()
+        try:
+            for hook in self.on_close:
+                hook()
+        finally:
+            self.backend.close()
 
 
 class _HashingThread:

@@ -7,7 +7,8 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import httptools
@@ -18,6 +19,7 @@ from .app import create_app
 from .config import EmulatorConfig
 from .demo import DEMO_CLIENT_KEY, DEMO_CLIENT_SECRET, demo_creators
 from .http_helpers import BODY_TO_FILE, PROGRESS_STEP, Progress, pwrite_all
+from .tls import TlsFiles, ensure_tls_files
 
 #: The parser under ``BodyToFileProtocol`` (uvicorn's httptools protocol, imported by name so a
 #: missing wheel fails loudly): with the pure-Python h11, parsing was ~38 % of the upload host's
@@ -181,10 +183,15 @@ class BodyToFileProtocol(HttpToolsProtocol, asyncio.BufferedProtocol):
             raise
 
 
-def banner(base_url: str) -> str:
+def banner(base_url: str, ca_file: Path | None = None) -> str:
     """What the emulator prints at start: where it is, the demo app and the demo creators."""
     lines = [
         f"directpost TikTok emulator on {base_url}",
+        *(
+            [f"  TLS: trust the CA file {ca_file} (curl --cacert, SSL_CERT_FILE)"]
+            if ca_file is not None
+            else []
+        ),
         f"  demo app client_key:    {DEMO_CLIENT_KEY}",
         f"  demo app client_secret: {DEMO_CLIENT_SECRET}",
         f"  consent page:   {base_url}/v2/auth/authorize/",
@@ -204,13 +211,41 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(host: str = "127.0.0.1", port: int = 9100, config: EmulatorConfig | None = None) -> None:
-    """Serve the emulator in the foreground until interrupted."""
+def _tls_options(app: Any, host: str, tls: bool) -> tuple[TlsFiles | None, dict[str, Any]]:
+    """The TLS files (made in the app's data dir when missing) and uvicorn's options for them."""
+    if not tls:
+        return None, {}
+    files = ensure_tls_files(app.state.runtime.backend.data_dir, host)
+    return files, {"ssl_certfile": str(files.server_cert), "ssl_keyfile": str(files.server_key)}
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 9100,
+    config: EmulatorConfig | None = None,
+    *,
+    tls: bool = False,
+    app: Any = None,
+    notes: Sequence[str] = (),
+    emulating: bool = True,
+) -> None:
+    """Serve the emulator in the foreground until interrupted (over HTTPS with ``tls``).
+
+    ``app`` is what ``launch.py`` built from the command's options (default: ``create_app``),
+    ``notes`` the lines printed under the banner; ``emulating=False`` (record, replay) prints no
+    demo world.
+    """
     sock = bind(host, port)
     shown = f"[{host}]" if ":" in host else host
-    print(banner(f"http://{shown}:{sock.getsockname()[1]}"), flush=True)
+    app = create_app(config) if app is None else app
+    files, ssl_options = _tls_options(app, host, tls)
+    scheme = "https" if tls else "http"
+    ca_file = files.ca_cert if files is not None else None
+    base_url = f"{scheme}://{shown}:{sock.getsockname()[1]}"
+    title = banner(base_url, ca_file) if emulating else f"directpost emulator on {base_url}"
+    print("\n".join([title, *notes]), flush=True)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(config), log_level="warning", http=BodyToFileProtocol)
+        uvicorn.Config(app, log_level="warning", http=BodyToFileProtocol, **ssl_options)
     )
     try:
         server.run(sockets=[sock])
@@ -221,29 +256,51 @@ def serve(host: str = "127.0.0.1", port: int = 9100, config: EmulatorConfig | No
 class RunningEmulator:
     """A real emulator server running in a background thread."""
 
-    def __init__(self, base_url: str, server: uvicorn.Server, app: object) -> None:
+    def __init__(
+        self, base_url: str, server: uvicorn.Server, app: object, ca_file: Path | None = None
+    ) -> None:
         self.base_url = base_url
         self.server = server
         self.app = app
+        #: With TLS: the CA certificate a client must trust (``<data_dir>/tls/ca.pem``).
+        self.ca_file = ca_file
 
 
 @contextlib.contextmanager
 def run_in_thread(
-    host: str = "127.0.0.1", port: int = 0, config: EmulatorConfig | None = None
+    host: str = "127.0.0.1",
+    port: int = 0,
+    config: EmulatorConfig | None = None,
+    *,
+    tls: bool = False,
 ) -> Iterator[str]:
-    """Start a real uvicorn server on ``host:port`` (0 = a free port); yield its base URL."""
-    with run_server_in_thread(host, port, config) as running:
+    """Start a real uvicorn server on ``host:port`` (0 = a free port); yield its base URL.
+
+    With ``tls`` it serves HTTPS; the CA to trust is ``<data_dir>/tls/ca.pem``
+    (``tls.tls_folder``), or ``RunningEmulator.ca_file`` from ``run_server_in_thread``.
+    """
+    with run_server_in_thread(host, port, config, tls=tls) as running:
         yield running.base_url
 
 
 @contextlib.contextmanager
 def run_server_in_thread(
-    host: str = "127.0.0.1", port: int = 0, config: EmulatorConfig | None = None
+    host: str = "127.0.0.1",
+    port: int = 0,
+    config: EmulatorConfig | None = None,
+    *,
+    tls: bool = False,
+    app: Any = None,
 ) -> Iterator[RunningEmulator]:
-    """Like ``run_in_thread`` but yields the server object too (its app holds the backend)."""
+    """Like ``run_in_thread`` but yields the server object too (its app holds the backend).
+
+    ``app``: serve this ASGI app instead of a fresh ``create_app(config)`` (one built by
+    ``launch.py``: seeded, with a state folder, recording or replaying).
+    """
     sock = bind(host, port)
     actual_port = sock.getsockname()[1]
-    app = create_app(config)
+    app = create_app(config) if app is None else app
+    files, ssl_options = _tls_options(app, host, tls)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -251,6 +308,7 @@ def run_server_in_thread(
             lifespan="on",
             timeout_graceful_shutdown=2,
             http=BodyToFileProtocol,
+            **ssl_options,
         )
     )
     thread = threading.Thread(
@@ -263,8 +321,10 @@ def run_server_in_thread(
             raise RuntimeError("the emulator server did not start")
         time.sleep(0.01)
     shown = f"[{host}]" if ":" in host else host
+    scheme = "https" if tls else "http"
+    ca_file = files.ca_cert if files is not None else None
     try:
-        yield RunningEmulator(f"http://{shown}:{actual_port}", server, app)
+        yield RunningEmulator(f"{scheme}://{shown}:{actual_port}", server, app, ca_file)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -254,6 +254,9 @@ class Post:
     cover_index: int
     created_at: float
     via_inbox: bool = False
+    # Emulator time at which a public post passes moderation and gets its public id (its
+    # `post.publish.publicly_available`); None while the post is not public.
+    public_at: float | None = None
 
     @property
     def commercial_label(self) -> str | None:
@@ -285,6 +288,7 @@ class Post:
             "media_count": self.media_count,
             "created_at": self.created_at,
             "via_inbox": self.via_inbox,
+            "public_at": self.public_at,
         }
 
 
@@ -300,6 +304,12 @@ class WebhookDelivery:
     attempts: list[dict[str, Any]] = field(default_factory=list)
     delivered: bool = False
     gave_up: bool = False
+    # Emulator time of the next attempt while it waits (a retry, or a delay fault).
+    next_attempt_at: float | None = None
+    # A copy sent by the `duplicate` webhook fault: the delivery it repeats.
+    duplicate_of: int | None = None
+    # Faults that fix an order: the first attempt waits for that delivery's first attempt.
+    send_after: int | None = None
 
     def view(self) -> dict[str, Any]:
         import json
@@ -313,6 +323,8 @@ class WebhookDelivery:
             "attempts": self.attempts,
             "delivered": self.delivered,
             "gave_up": self.gave_up,
+            "next_attempt_at": self.next_attempt_at,
+            "duplicate_of": self.duplicate_of,
         }
 
 
@@ -329,6 +341,10 @@ class Fault:
     drop: bool = False
     drop_after_bytes: int = 0
     fail_reason: str | None = None
+    # Endpoint `webhook` only: send each event twice / hold `count` events, then send them
+    # newest first.
+    duplicate: bool = False
+    reorder: bool = False
 
     def view(self) -> dict[str, Any]:
         return {
@@ -340,6 +356,8 @@ class Fault:
             "drop": self.drop,
             "drop_after_bytes": self.drop_after_bytes,
             "fail_reason": self.fail_reason,
+            "duplicate": self.duplicate,
+            "reorder": self.reorder,
         }
 
 

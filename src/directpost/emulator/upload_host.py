@@ -5,9 +5,16 @@ upload; under the real server it goes from the socket to the file through one re
 (``server.BodyToFileProtocol``). A chunk that arrives short is cut off the file again: nothing of
 it counts. The SHA-256 shown for the upload is taken off this path, chunk by chunk in a worker
 thread (``runtime.UploadDigest``), and is there once processing has run.
+
+A refused chunk's body is read and dropped before the answer goes out (``refuse``): most clients
+(urllib, requests, curl without ``Expect``) write the whole body before they read, and a server
+that closes with bytes still unread makes the kernel send a reset, which the client reports
+instead of the answer.
 """
 
 from __future__ import annotations
+
+import os
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,22 +25,62 @@ from .http_helpers import body_to_file
 from .processing import judge
 from .runtime import Runtime
 
+#: How far past the largest chunk TikTok allows a refused body is still read and dropped. Beyond
+#: it the emulator answers and closes without reading (RFC 9112 §9.6 allows it; the client may
+#: then see a reset, as it would from any server that will not swallow an unbounded body).
+DISCARD_MARGIN = 1024 * 1024
+
+
+async def discard_body(request: Request, limit: int) -> bool:
+    """Read the request's body and drop it; False when it was left unread (then close).
+
+    A client that sent ``Expect: 100-continue`` is waiting for leave to send the body; it gets
+    the refusal instead and sends nothing, so there is nothing to read. A body declared longer
+    than ``limit`` is not read either.
+    """
+    if request.headers.get("expect", "").strip().lower() == "100-continue":
+        return False
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.strip().isdigit() or int(declared) > limit):
+        return False
+    if declared is not None and int(declared) == 0:
+        return True
+    sink = os.open(os.devnull, os.O_WRONLY)
+    try:
+        # The same path a kept chunk takes (one reused buffer under the real server), to nowhere.
+        received = await body_to_file(request, sink, 0, limit)
+    finally:
+        os.close(sink)
+    return received <= limit
+
+
+async def refuse(
+    request: Request, limit: int, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The plain-text answer to a refused chunk, sent once its body is read (see the module)."""
+    answer_headers = dict(headers or {})
+    if not await discard_body(request, limit):
+        answer_headers["Connection"] = "close"  # the rest of the body is not read: say so
+    return Response(message, status_code=status, media_type="text/plain", headers=answer_headers)
+
 
 def routes(rt: Runtime) -> list[Route]:
     backend = rt.backend
 
     async def put_chunk(request: Request) -> Response:
         query = request.query_params
+        limit = backend.config.max_final_chunk_bytes + DISCARD_MARGIN
         try:
             publish = backend.upload_target(query.get("upload_id"), query.get("upload_token"))
         except UploadRefused as exc:
-            return Response(exc.message, status_code=exc.status, media_type="text/plain")
+            return await refuse(request, limit, exc.status, exc.message)
         if publish.publish_id in rt.uploading:
-            return Response(
+            return await refuse(
+                request,
+                limit,
+                416,
                 "Another chunk of this upload is being received; send chunks one at a time.",
-                status_code=416,
-                media_type="text/plain",
-                headers={"Content-Range": backend.progress_header(publish)},
+                {"Content-Range": backend.progress_header(publish)},
             )
         try:
             plan = backend.expect_chunk(
@@ -43,11 +90,12 @@ def routes(rt: Runtime) -> list[Route]:
                 request.headers.get("content-length"),
             )
         except UploadRefused as exc:
-            return Response(
+            return await refuse(
+                request,
+                limit,
+                exc.status,
                 exc.message,
-                status_code=exc.status,
-                media_type="text/plain",
-                headers={"Content-Range": backend.progress_header(publish)},
+                {"Content-Range": backend.progress_header(publish)},
             )
         rt.uploading.add(publish.publish_id)
         try:
@@ -67,11 +115,16 @@ def routes(rt: Runtime) -> list[Route]:
                 if received != plan.length:
                     digest.drop_chunk()
                     handle.truncate(plan.offset)
+                    headers = {"Content-Range": backend.progress_header(publish)}
+                    if received > plan.length:
+                        # Only a chunked body can run past its Content-Length; the rest of it
+                        # stays unread, so the connection cannot carry another request.
+                        headers["Connection"] = "close"
                     return Response(
                         "The body does not match Content-Length.",
                         status_code=400,
                         media_type="text/plain",
-                        headers={"Content-Range": backend.progress_header(publish)},
+                        headers=headers,
                     )
             digest.feed(path, plan.offset + plan.length)
             digest.keep_chunk()
@@ -83,6 +136,10 @@ def routes(rt: Runtime) -> list[Route]:
             return Response(status_code=206, headers=headers)
         # Hashed while the upload went on: what is left is the last few MiB.
         publish.sha256 = await rt.digests.pop(publish.publish_id, digest).hexdigest()
+        flagged = rt.compliance.upload_finished(publish)  # strict: a 400 with the verdict
+        if flagged is not None:
+            rt.kick()
+            return flagged
         await judge(backend, publish)
         rt.kick()
         return Response(status_code=201, headers=headers)

@@ -88,3 +88,9 @@ def post_moved(post: Any, target: str, *, now: datetime) -> None:
         reason=post.reason_text or "",
         scheduled_at=post.scheduled_at,
     )
+    if getattr(post, "prepared_by", None) is not None and target != states.NEEDS_CONFIRMATION:
+        # Prepared by a teammate or their script (issue 18): they are told how it ended too.
+        # Imported here: `prepared` builds on the service, which moves posts through here.
+        from directpost.publishing.prepared import tell_preparer_of_post
+
+        tell_preparer_of_post(session, post, event=event, state=target, now=now)

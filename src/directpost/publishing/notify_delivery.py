@@ -75,6 +75,8 @@ _HEADLINES = {
     "post.needs_confirmation": "Your post needs your confirmation",
     "post.failed": "Your post could not be published",
     "post.published": "Your post was published",
+    "prepared.confirmed": "A post you prepared was confirmed by the creator",
+    "prepared.rejected": "A post you prepared was turned down by the creator",
     TEST_EVENT: "A test notification from directpost",
 }
 
@@ -104,13 +106,23 @@ def payload(notification: store.Notification, *, base_url: str) -> dict[str, Any
             "scheduled_at": _iso(notification.scheduled_at),
             "url": post_url(base_url, notification.post_id),
         }
-    return {
+    body: dict[str, Any] = {
         "id": notification.event_id,
         "event": notification.event,
         "created_at": notification.created_at.isoformat(),
         "message": headline(notification.event),
         "post": post,
     }
+    if notification.prepared_id is not None:  # issue 18: about a post someone prepared
+        body["prepared_post"] = {
+            "id": notification.prepared_id,
+            "state": notification.state,
+            "title": notification.title,
+            "account": notification.account_name,
+            "reason": notification.reason,
+            "url": f"{base_url.rstrip('/')}/api/v1/prepared-posts/{notification.prepared_id}",
+        }
+    return body
 
 
 def email_message(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, cast
 
-from sqlalchemy import CursorResult, ForeignKey, Integer, String, Text, select, update
+from sqlalchemy import CursorResult, ForeignKey, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import (
     Mapped,
     Session,
@@ -55,6 +55,8 @@ class Person(Base):
     #: Unread in-app notifications, read with the person by the statement that loads a page's
     #: session (`store.sessions.read_session`); None where a statement did not ask for it.
     unread_notifications: Mapped[int | None] = query_expression()
+    #: Prepared posts waiting for the person's review (issue 18), read the same way.
+    to_review: Mapped[int | None] = query_expression()
 
 
 class TikTokAccount(Base):
@@ -288,9 +290,12 @@ def forget_tokens(session: Session, *, account_id: int, status: AccountStatus) -
 
 
 def delete_person(session: Session, *, person_id: int) -> None:
-    """Delete the person and, through ON DELETE CASCADE, everything that hangs off them; then
-    the rows that name their accounts by open_id (`store.person_data`)."""
+    """Delete the person and, through ON DELETE CASCADE, everything that hangs off them; first
+    what they prepared for others' accounts (`person_data.DELETED_WITH_PERSON`), then the rows
+    that name their accounts by open_id (`store.person_data`)."""
     open_ids = [a.open_id for a in list_accounts(session, person_id=person_id)]
+    for statement in person_data.delete_prepared_by(Base.metadata.sorted_tables, person_id):
+        session.execute(statement)
     person = session.get(Person, person_id)
     if person is not None:
         session.delete(person)
@@ -330,7 +335,8 @@ def export_person_data(session: Session, *, person_id: int) -> dict[str, Any]:
 
     Walks every table of the shared metadata that hangs off the person (`person_id`), off one
     of their accounts (`account_id`) or names one of them by open_id (`store.person_data`), so
-    tables added by other parts are exported too.
+    tables added by other parts are exported too; plus the rows about them through another
+    column (`person_data.ALSO_ABOUT`: what they prepared for others, their teammates).
     """
     linked = list_accounts(session, person_id=person_id)
     account_ids = [a.id for a in linked]
@@ -353,6 +359,9 @@ def export_person_data(session: Session, *, person_id: int) -> dict[str, Any]:
             where = person_data.open_id_rows(table, open_ids)
         else:  # posts' own rows come with each post's history (`export_posts`)
             continue
+        where = or_(
+            where, *person_data.also_about(table, person_id=person_id, account_ids=account_ids)
+        )
         omitted = person_data.EXPORT_OMITS.get(table.name, frozenset())
         columns = [
             c

@@ -10,6 +10,8 @@ from directpost.store import lockdown as lockdown
 from directpost.store import measures as measures
 from directpost.store import notifications as notifications
 from directpost.store import posts as posts
+from directpost.store import prepared as prepared
 from directpost.store import sessions as sessions
+from directpost.store import team as team
 from directpost.store import uploads as uploads
 from directpost.store.base import Base as Base

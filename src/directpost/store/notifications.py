@@ -83,6 +83,10 @@ class Notification(Base):
     post_id: Mapped[int | None] = mapped_column(
         ForeignKey("posts.id", ondelete="CASCADE"), nullable=True, index=True
     )
+    #: The prepared post it is about (issue 18: confirmed, rejected; its post's end).
+    prepared_id: Mapped[int | None] = mapped_column(
+        ForeignKey("prepared_posts.id", ondelete="CASCADE"), nullable=True
+    )
     #: The event's id, sent with every delivery (webhook `Idempotency-Key`, e-mail Message-ID):
     #: a receiver drops a retry it has already seen.
     event_id: Mapped[str] = mapped_column(String(36), unique=True)

@@ -30,6 +30,23 @@ EXPORT_OMITS: dict[str, frozenset[str]] = {"web_sessions": frozenset({"id", "dat
 
 Relation = Literal["person", "person_id", "account_id", "upload_id", "post_id", "open_id", "none"]
 
+#: Rows about a person through a column besides the one `classify` picks (issue 18), exported
+#: with the rest: what they prepared for someone else's account (`prepared_by`), the
+#: invitations they accepted (`accepted_by`), and who is a teammate on their accounts
+#: (`account_members.account_id`). "person" columns hold a person's id, "account" ones an
+#: account's.
+ALSO_ABOUT: dict[str, tuple[tuple[str, Literal["person", "account"]], ...]] = {
+    "prepared_posts": (("prepared_by", "person"),),
+    "invites": (("accepted_by", "person"),),
+    "account_members": (("account_id", "account"),),
+}
+
+#: Rows deleted with the person although their foreign key would only forget who they were
+#: (SET NULL): the posts a person prepared for someone else's account hold their words and
+#: their name. An accepted invitation keeps no more than when it was used, so it stays with its
+#: owner (its `accepted_by` is emptied).
+DELETED_WITH_PERSON: dict[str, str] = {"prepared_posts": "prepared_by"}
+
 
 def classify(table: Table) -> Relation | None:
     """How the table's rows relate to a person; None: nobody has said (a test fails)."""
@@ -74,3 +91,25 @@ def delete_open_id_rows(tables: Sequence[Table], open_ids: Sequence[str]) -> lis
 
 def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def also_about(
+    table: Table, *, person_id: int, account_ids: Sequence[int]
+) -> list[ColumnElement[bool]]:
+    """The `ALSO_ABOUT` conditions of the table for this person and their accounts."""
+    found: list[ColumnElement[bool]] = []
+    for column, holds in ALSO_ABOUT.get(table.name, ()):
+        if holds == "person":
+            found.append(table.c[column] == person_id)
+        elif account_ids:
+            found.append(table.c[column].in_(list(account_ids)))
+    return found
+
+
+def delete_prepared_by(tables: Sequence[Table], person_id: int) -> list[Delete]:
+    """The DELETE statements for the `DELETED_WITH_PERSON` rows of this person."""
+    return [
+        delete(table).where(table.c[DELETED_WITH_PERSON[table.name]] == person_id)
+        for table in tables
+        if table.name in DELETED_WITH_PERSON
+    ]

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, with_expr
 from directpost.store.accounts import Person
 from directpost.store.base import Base, UTCDateTime, utcnow
 from directpost.store.notifications import unread_count_of
+from directpost.store.prepared import to_review_count_of
 
 #: The data key whose value is copied into `WebSession.person_id`.
 PERSON_KEY = "person_id"
@@ -74,11 +75,12 @@ class Timeouts:
         return now - row.last_seen_at < self.idle and now - row.created_at < self.absolute
 
 
-#: The person's accounts, and their unread notifications for the header's badge (a subquery:
-#: no statement of its own).
+#: The person's accounts, their unread notifications and the prepared posts waiting for them,
+#: for the header's badges (subqueries: no statement of their own).
 _WITH_ACCOUNTS = (
     joinedload(Person.accounts),
     with_expression(Person.unread_notifications, unread_count_of(Person.id)),
+    with_expression(Person.to_review, to_review_count_of(Person.id)),
 )
 
 

@@ -179,15 +179,45 @@ _PROGRESS = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _NOTHING_YET = re.compile(r"bytes\s+\*/\d+")
 
 
-def uploaded_offset(resp: Response) -> int | None:
-    """Bytes the upload host holds, from its `Content-Range: bytes 0-{last}/{total}` header."""
+def progress_readings(resp: Response) -> tuple[int, ...] | None:
+    """How many bytes the upload host may hold, by each reading of its progress header.
+
+    TikTok documents `Content-Range: bytes 0-{UPLOADED_BYTES}/{TOTAL}` and calls the number
+    "the number of bytes uploaded", while the end of a range is an inclusive byte index
+    everywhere else in the same call. So `bytes 0-N/T` holds N + 1 bytes (index) or N (count);
+    `bytes */T` holds none. None when there is no readable header.
+    """
     header = resp.headers.get("content-range") or resp.headers.get("range")
     if not header:
         return None
     m = _PROGRESS.search(header)
     if m is None:
-        return 0 if _NOTHING_YET.search(header) else None
-    return int(m.group(2)) + 1
+        return (0,) if _NOTHING_YET.search(header) else None
+    last = int(m.group(2))
+    return (last + 1, last)
+
+
+def proven_offset(plan: ChunkPlan, readings: tuple[int, ...], *, refused_at: int | None) -> int:
+    """Where to resume: the byte offset the host's header proves under either reading.
+
+    We decide by the chunk plan rather than by trusting one reading: we only ever send whole
+    planned chunks, and a host counts a chunk whole or not at all, so what it holds is always a
+    chunk boundary (0, a chunk's first byte, or the size). Boundaries are at least 5 MiB apart
+    (chunks are), so the two readings, one byte apart, cannot both land on one, except in a
+    1-byte file (boundaries 0 and 1). There a 416 breaks the tie: it says the host is not at
+    `refused_at`, the offset we just sent from; otherwise the lower reading, held under both.
+    A host that reports neither reading on a boundary (one that kept part of a chunk) is sent
+    the chunk holding the lower reading again: whole chunks below it are held either way, and
+    a host that insists ends in an UploadError once `max_attempts` 416s have passed.
+    """
+    boundaries = {chunk.first for chunk in plan.chunks} | {plan.size}
+    fits = sorted({r for r in readings if r in boundaries})
+    if len(fits) > 1 and refused_at in fits:
+        fits.remove(refused_at)
+    if fits:
+        return fits[0]
+    low = min(readings)
+    return plan.size if low >= plan.size else plan.chunk_at(low).first
 
 
 def upload_op(
@@ -236,8 +266,10 @@ def upload_op(
                     progress(plan.size, plan.size)
                 return
             if resp.status == 206:
-                reported = uploaded_offset(resp)
-                offset = reported if reported is not None else last + 1
+                readings = progress_readings(resp)
+                offset = (
+                    last + 1 if readings is None else proven_offset(plan, readings, refused_at=None)
+                )
                 if offset <= first:  # "accepted" but the host holds nothing new
                     failures += 1
                     if failures >= max_attempts:
@@ -256,13 +288,14 @@ def upload_op(
                     http_status=403,
                 )
             if resp.status == 416:
-                reported = uploaded_offset(resp)
-                if reported is None:
+                readings = progress_readings(resp)
+                if readings is None:
                     raise UploadError(
                         "the upload host answered 416 without telling how far it got; "
                         "cannot resume",
                         http_status=416,
                     )
+                reported = proven_offset(plan, readings, refused_at=first)
                 if reported >= plan.size:
                     if progress is not None:
                         progress(plan.size, plan.size)
@@ -278,9 +311,9 @@ def upload_op(
                 error = ServerError(
                     http_status=resp.status, code=f"http_{resp.status}", message="upload host error"
                 )
-                reported = uploaded_offset(resp)
-                if reported is not None:
-                    offset = min(reported, plan.size)
+                readings = progress_readings(resp)
+                if readings is not None:
+                    offset = proven_offset(plan, readings, refused_at=None)
             else:
                 raise UploadError(
                     f"the upload host refused bytes {first}-{last}/{plan.size} with HTTP "

@@ -104,6 +104,8 @@ class PostStatus(BaseModel):
     links: list[str]
     cancellable: bool
     editable: bool
+    #: Published to everyone; the link comes once TikTok makes the post public.
+    link_pending: bool = False
 
 
 class PostCreated(PostStatus):
@@ -168,7 +170,21 @@ class Export(BaseModel):
     data: dict[str, Any] = Field(description="Rows by table, without secrets.")
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="A stable word: missing_token, invalid_token, not_found, …")
+    message: str = Field(description="What went wrong and what to do, in a sentence.")
+    problems: list[str] | None = None
+    received: int | None = None
+
+
+class ApiErrorBody(BaseModel):
+    """Every refusal of the prepared-posts API (`/api/v1`)."""
+
+    error: ErrorDetail
+
+
 _MODELS: tuple[type[BaseModel], ...] = (
+    ApiErrorBody,
     Problem,
     InvalidRequest,
     UploadOut,
@@ -396,6 +412,65 @@ def contract_document(app: FastAPI) -> dict[str, Any]:
         schemas.setdefault(model.__name__, schema)
     app.openapi_schema = document
     return document
+
+
+API_PREFIX = "/api/v1"
+
+
+def api_document(app: FastAPI) -> dict[str, Any]:
+    """The prepared-posts API's own document (`/api/v1/openapi.json`, public: it describes
+    routes any token holder may call), with the bearer token as its security scheme."""
+    cached: dict[str, Any] | None = getattr(app.state, "api_openapi", None)
+    if cached is not None:
+        return cached
+    document = get_openapi(
+        title="directpost prepared-posts API",
+        version=__version__,
+        description=(
+            "Prepare posts for a creator to review and confirm in the app (docs/api.md). "
+            "Nothing here publishes: the creator confirms on the Post page. Authenticate with "
+            "a personal access token: `Authorization: Bearer dpat_…`."
+        ),
+        routes=app.routes,
+    )
+    document["paths"] = {
+        path: item for path, item in document["paths"].items() if path.startswith(API_PREFIX + "/")
+    }
+    components = document.setdefault("components", {})
+    components.setdefault("securitySchemes", {})["bearer"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A personal access token (Accounts page → API tokens).",
+    }
+    schemas = components.setdefault("schemas", {})
+    schema = ApiErrorBody.model_json_schema(ref_template=_REF)
+    for name, definition in schema.pop("$defs", {}).items():
+        schemas.setdefault(name, definition)
+    schemas.setdefault("ApiErrorBody", schema)
+    components["schemas"] = _referenced(document["paths"], schemas)
+    document["security"] = [{"bearer": []}]
+    app.state.api_openapi = document
+    return document
+
+
+def _referenced(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """The schemas `paths` use, directly or through other schemas (the pages' are left out)."""
+    prefix = _REF.format(model="")
+    kept: dict[str, Any] = {}
+    pending: list[Any] = [paths]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix):
+                name = ref[len(prefix) :]
+                if name not in kept and name in schemas:
+                    kept[name] = schemas[name]
+                    pending.append(schemas[name])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return dict(sorted(kept.items()))
 
 
 def serve_contract(app: FastAPI, *, is_operator: Callable[[Request, Settings], bool]) -> None:

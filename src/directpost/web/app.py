@@ -28,6 +28,7 @@ from directpost.publishing.wiring import build_services
 from directpost.store.crypto import session_secret_from_settings
 from directpost.tiktok import AsyncTransport
 from directpost.web import i18n, templating
+from directpost.web.api_auth import API_PREFIX, ApiError
 from directpost.web.api_contract import contract_document, serve_contract
 from directpost.web.deps import AccountRequiredError, SignInRequiredError, sign_in_url
 from directpost.web.i18n import _
@@ -35,6 +36,7 @@ from directpost.web.metrics import HttpMetricsMiddleware
 from directpost.web.request_id import RequestIdMiddleware
 from directpost.web.routes import (
     account,
+    api,
     auth,
     calendar,
     compose,
@@ -45,6 +47,9 @@ from directpost.web.routes import (
     operator,
     posts,
     public,
+    review,
+    team,
+    tokens,
     uploads,
     webhooks,
 )
@@ -77,6 +82,10 @@ _ROUTERS = [
     media_public.router,  # F: per-attempt media URLs for PULL_FROM_URL
     operator.router,  # F: the operator's settings page (only with an operator token)
     health.router,  # operations: /healthz, /readyz, /metrics (operator token)
+    api.router,  # issue 18: the prepared-posts API for scripts, teammates and agents
+    tokens.router,  # issue 18: personal access tokens on the Accounts page
+    review.router,  # issue 18: prepared posts reviewed and confirmed on the Post page
+    team.router,  # issue 18: teammates who prepare posts for an account, by invitation
 ]
 
 
@@ -85,7 +94,16 @@ def _wants_html(request: Request) -> bool:
     return request.method == "GET" and ("text/html" in accept or not accept or "*/*" in accept)
 
 
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX + "/")
+
+
+_API_CODES = {400: "bad_value", 404: "not_found", 405: "method_not_allowed", 503: "unavailable"}
+
+
 def _error_page(request: Request, *, status: int, heading: str, message: str) -> Response:
+    if _is_api(request):  # the API's one error shape (docs/api.md)
+        return ApiError(status, _API_CODES.get(status, "refused"), message).response()
     if "text/html" in request.headers.get("accept", ""):
         return render(
             request,
@@ -169,6 +187,10 @@ def create_app(
     app.openapi = lambda: contract_document(app)  # type: ignore[method-assign]
     serve_contract(app, is_operator=operator.is_signed_in_operator)
 
+    @app.exception_handler(ApiError)
+    async def _api_refused(request: Request, exc: ApiError) -> Response:
+        return exc.response()
+
     @app.exception_handler(SignInRequiredError)
     async def _sign_in_required(request: Request, exc: SignInRequiredError) -> Response:
         if _wants_html(request):
@@ -238,6 +260,15 @@ def create_app(
             }
             for error in exc.errors()
         ]
+        if _is_api(request):
+            problems = [f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in errors]
+            return ApiError(
+                422,
+                "invalid_request",
+                "The request does not have the documented form (docs/api.md): "
+                + "; ".join(problems),
+                problems=problems,
+            ).response()
         return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     @app.exception_handler(OperationalError)

@@ -48,6 +48,9 @@ class PostView:
     #: A failed post TikTok provably did not publish may be sent again; else why not.
     retryable: bool = False
     retry_blocked: str = ""
+    #: Published to everyone, and TikTok has not given its public id yet (it does so after
+    #: moderation, usually within minutes): the page says the link is coming.
+    link_pending: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +65,7 @@ class PostView:
             "links": list(self.links),
             "cancellable": self.cancellable,
             "editable": self.editable,
+            "link_pending": self.link_pending,
         }
 
 
@@ -181,6 +185,20 @@ def post_view(post: store.Post) -> PostView:
         ),
         retryable=post.state == states.FAILED and refusal is None,
         retry_blocked=_(refusal) if refusal and post.state == states.FAILED else "",
+        link_pending=link_pending(post, privacy),
+    )
+
+
+def link_pending(post: store.Post, privacy: str) -> bool:
+    """A direct post to everyone that TikTok published (PUBLISH_COMPLETE) but has not yet
+    given a public id: TikTok gives it after moderation, by status/fetch or the
+    `post.publish.publicly_available` webhook
+    (https://developers.tiktok.com/doc/content-posting-api-reference-get-video-status)."""
+    return (
+        post.state == states.PUBLISHED
+        and post.mode != "inbox"
+        and privacy == "PUBLIC_TO_EVERYONE"
+        and not post.post_ids
     )
 
 

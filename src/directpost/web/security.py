@@ -29,7 +29,9 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FORM_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Paths that authenticate requests another way (signed webhook bodies).
-CSRF_EXEMPT_PREFIXES: tuple[str, ...] = ("/webhooks/",)
+#: Webhooks are signed by TikTok; the API (`/api/v1/`) takes a bearer token and never the
+#: session cookie (`web.api_auth`), so a page cannot make a browser call it.
+CSRF_EXEMPT_PREFIXES: tuple[str, ...] = ("/webhooks/", "/api/v1/")
 
 SESSION_COOKIE = "directpost_session"
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")

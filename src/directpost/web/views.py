@@ -40,6 +40,8 @@ class PersonView:
     active_account: AccountView | None
     #: Unread in-app notifications (the header's badge); 0 when the page did not read them.
     unread_notifications: int = 0
+    #: Prepared posts waiting for the person's review (the "To review" badge).
+    to_review: int = 0
 
     @classmethod
     def of(cls, person: Person, active_account_id: int | None) -> PersonView:
@@ -52,6 +54,7 @@ class PersonView:
             accounts=accounts,
             active_account=active,
             unread_notifications=person.unread_notifications or 0,
+            to_review=person.to_review or 0,
         )
 
 

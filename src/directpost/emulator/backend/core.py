@@ -79,6 +79,11 @@ class Core:
         self.posts: list[Post] = []
         self.deliveries: list[WebhookDelivery] = []
         self.outbox: list[WebhookDelivery] = []
+        # Deliveries waiting for their next attempt on the emulator clock (retries, delays),
+        # events held by a `reorder` webhook fault, and public posts still in moderation.
+        self.webhook_waiting: list[WebhookDelivery] = []
+        self.webhook_held: list[WebhookDelivery] = []
+        self.moderating: list[Post] = []
         self.pending_pulls: list[str] = []
         self.faults: dict[str, list[Fault]] = {}
         self.rate: dict[tuple[str, str], RateWindow] = {}
@@ -126,12 +131,26 @@ class Core:
             drop=bool(body.get("drop", False)),
             drop_after_bytes=int(body.get("drop_after_bytes", 0)),
             fail_reason=body.get("fail_reason"),
+            duplicate=body.get("duplicate") is True,
+            reorder=body.get("reorder") is True,
         )
         kinds = [fault.error or fault.status, fault.delay_s > 0, fault.drop, fault.fail_reason]
+        kinds += [fault.duplicate, fault.reorder]
         if not any(kinds):
-            raise ControlError("a fault needs one of: error, status, delay_s, drop, fail_reason")
+            raise ControlError(
+                "a fault needs one of: error, status, delay_s, drop, fail_reason, "
+                "duplicate, reorder"
+            )
         if fault.fail_reason and endpoint != "processing":
             raise ControlError("fail_reason faults use endpoint 'processing'")
+        if (fault.duplicate or fault.reorder) and endpoint != "webhook":
+            raise ControlError("duplicate and reorder faults use endpoint 'webhook'")
+        if endpoint == "webhook" and (fault.error or fault.status or fault.drop):
+            raise ControlError(
+                "webhook faults take delay_s (emulator seconds), duplicate or reorder only"
+            )
+        if fault.reorder and fault.count < 2:
+            raise ControlError("a reorder fault needs count >= 2 (the events held, then reversed)")
         self.faults.setdefault(endpoint, []).append(fault)
         return fault
 
@@ -208,8 +227,8 @@ class Core:
 
     if TYPE_CHECKING:
         # What the parts call in one another, declared for the type checker only: the bodies
-        # are in apps.py (_loopback_ok), oauth.py (_refuse) and lifecycle.py (advance, _apply,
-        # emit).
+        # are in apps.py (_loopback_ok), oauth.py (_refuse), lifecycle.py (advance, _apply) and
+        # webhook_events.py (emit, release_due_webhooks).
 
         def _loopback_ok(self, host: str | None) -> bool: ...
 
@@ -220,3 +239,5 @@ class Core:
         def _apply(self, publish: Publish, status: str, reason: str | None) -> None: ...
 
         def emit(self, app: App, open_id: str, event: str, content: dict[str, Any]) -> None: ...
+
+        def release_due_webhooks(self) -> None: ...

@@ -2,19 +2,20 @@
 
 Holds ``media_processed`` and ``fail_now``, ``advance`` and ``tick`` (progression by polls or
 seconds, pull time-outs), ``_apply`` (each status and the webhook it sends), creating posts,
-privacy changes, ``creator_posts_draft`` (the inbox draft posted in the TikTok app) and ``emit``
-(queueing webhook events). Follows spec §3.6 (statuses), §4 (processing), §6.2 and §6.3 (webhook
-payloads and events) and docs/emulator.md ("Control plane": posting a draft, changing privacy).
+privacy changes, moderation (a public post's id comes ``public_post_delay_s`` after it is
+posted) and ``creator_posts_draft`` (the inbox draft posted in the TikTok app, once or several
+times). Webhook events are queued by ``webhook_events.py``. Follows spec §3.6 (statuses, public
+ids after moderation), §4 (processing), §6.3 (events) and docs/emulator.md ("Control plane":
+posting a draft, changing privacy).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ..config import Progression
+from ..config import MIB, Progression
 from ..errors import ControlError
-from ..state import PRIVACY_LEVELS, PUBLIC, SELF_ONLY, App, Post, Publish, WebhookDelivery
+from ..state import PRIVACY_LEVELS, PUBLIC, SELF_ONLY, App, Post, Publish
 from .core import Core, _random_digits
 
 
@@ -56,6 +57,7 @@ class LifecycleMixin(Core):
         return self.config.progression
 
     def advance(self, publish: Publish, *, poll: bool) -> None:
+        self._release_moderated()
         if publish.is_final or not publish.plan:
             return
         if poll:
@@ -66,12 +68,23 @@ class LifecycleMixin(Core):
             or (prog.mode == "polls" and publish.polls_in_state >= prog.value)
             or (prog.mode == "seconds" and self.now() - publish.entered_at >= prog.value)
         )
+        if ready and publish.status.startswith("PROCESSING_"):
+            # The media's own processing time comes first, on the emulator clock.
+            ready = self.now() - publish.entered_at >= self.processing_seconds(publish)
         if ready:
             status, reason = publish.plan.pop(0)
             self._apply(publish, status, reason)
 
+    def processing_seconds(self, publish: Publish) -> float:
+        """How long TikTok takes to process this publish's media (``processing_seconds_per_mib``)."""
+        size = publish.video_size if publish.source == "FILE_UPLOAD" else publish.downloaded_bytes
+        return size / MIB * self.config.processing_seconds_per_mib
+
     def tick(self) -> None:
-        """Apply time-based transitions and time out slow downloads."""
+        """Apply time-based transitions, time out slow downloads, end moderations that are due
+        and queue the webhook attempts whose time came."""
+        self._release_moderated()
+        self.release_due_webhooks()
         now = self.now()
         for publish in list(self.publishes.values()):
             if publish.is_final:
@@ -153,11 +166,36 @@ class LifecycleMixin(Core):
         return post
 
     def _maybe_public(self, app: App, publish: Publish, post: Post) -> None:
-        if post.privacy_level == PUBLIC and (app.audited or post.via_inbox):
-            publish.post_ids.append(post.post_id)
+        """A public post (of an audited app, or posted by the creator from the inbox) goes to
+        moderation; its public id comes once it passes (spec §3.6)."""
+        if post.privacy_level != PUBLIC or not (app.audited or post.via_inbox):
+            return
+        post.public_at = self.now() + self.config.public_post_delay_s
+        if self.config.public_post_delay_s <= 0:
+            self._make_public(post)
+        else:
+            self.moderating.append(post)
+
+    def _release_moderated(self) -> None:
+        """Posts whose moderation ended by now get their public id and webhook."""
+        if not self.moderating:
+            return
+        now = self.now()
+        due = [p for p in self.moderating if p.public_at is not None and p.public_at <= now]
+        for post in due:
+            self.moderating.remove(post)
+            self._make_public(post)
+
+    def _make_public(self, post: Post) -> None:
+        publish = self.publishes.get(post.publish_id)
+        app = self.apps.get(post.client_key)
+        if publish is None or post.post_id in publish.post_ids:
+            return
+        publish.post_ids.append(post.post_id)
+        if app is not None:
             self.emit(
                 app,
-                publish.open_id,
+                post.open_id,
                 "post.publish.publicly_available",
                 {
                     "publish_id": publish.publish_id,
@@ -176,13 +214,16 @@ class LifecycleMixin(Core):
         return post_id if self.config.webhook_post_id_as == "number" else str(post_id)
 
     def creator_posts_draft(self, publish_id: str, body: dict[str, Any]) -> Post:
-        """The creator opens the inbox notification and posts the draft in the TikTok app."""
+        """The creator opens the inbox notification and posts the draft in the TikTok app; a
+        draft already posted can be posted again (another post, another id: spec §3.6, §6.3)."""
         publish = self.publishes.get(publish_id)
         if publish is None:
             raise ControlError(f"no publish {publish_id!r}", 404)
-        if publish.status != "SEND_TO_USER_INBOX":
+        posted_before = publish.post_mode == "MEDIA_UPLOAD" and publish.status == "PUBLISH_COMPLETE"
+        if publish.status != "SEND_TO_USER_INBOX" and not posted_before:
             raise ControlError(
-                f"publish {publish_id} is {publish.status}; only SEND_TO_USER_INBOX drafts can be posted"
+                f"publish {publish_id} is {publish.status}; only inbox drafts "
+                "(SEND_TO_USER_INBOX, or already posted from the inbox) can be posted"
             )
         creator = self._creator_or_404(publish.open_id)
         privacy = body.get("privacy_level", SELF_ONLY)
@@ -208,43 +249,23 @@ class LifecycleMixin(Core):
             raise ControlError(f"no post {post_id!r}", 404)
         if privacy not in PRIVACY_LEVELS:
             raise ControlError(f"privacy_level must be one of {list(PRIVACY_LEVELS)}")
-        was_public = post.privacy_level == PUBLIC
-        post.privacy_level = privacy
         publish = self.publishes[post.publish_id]
         app = self.apps[post.client_key]
+        was_available = post.post_id in publish.post_ids
+        post.privacy_level = privacy
         content = {
             "publish_id": publish.publish_id,
             "post_id": self._webhook_post_id(post.post_id),
             "publish_type": self._publish_type(publish),
         }
-        if was_public and privacy != PUBLIC:
-            if post.post_id in publish.post_ids:
+        if privacy != PUBLIC:
+            post.public_at = None
+            if post in self.moderating:  # made private before it passed moderation: no news
+                self.moderating.remove(post)
+            if was_available:
                 publish.post_ids.remove(post.post_id)
-            self.emit(app, post.open_id, "post.publish.no_longer_publicaly_available", content)
-        elif not was_public and privacy == PUBLIC:
-            publish.post_ids.append(post.post_id)
-            self.emit(app, post.open_id, "post.publish.publicly_available", content)
+                self.emit(app, post.open_id, "post.publish.no_longer_publicaly_available", content)
+        elif not was_available and post not in self.moderating:
+            post.public_at = self.now()
+            self._make_public(post)
         return post
-
-    # ------------------------------------------------------------------ webhooks
-
-    def emit(self, app: App, open_id: str, event: str, content: dict[str, Any]) -> None:
-        """Queue a webhook event for the app (sent by the dispatcher in ``webhooks.py``)."""
-        if not app.webhook_url:
-            return
-        payload = {
-            "client_key": app.client_key,
-            "event": event,
-            "create_time": int(self.now()),
-            "user_openid": open_id,
-            "content": json.dumps(content, separators=(",", ":")),
-        }
-        delivery = WebhookDelivery(
-            delivery_id=len(self.deliveries) + 1,
-            client_key=app.client_key,
-            url=app.webhook_url,
-            event=event,
-            body=json.dumps(payload, separators=(",", ":")).encode(),
-        )
-        self.deliveries.append(delivery)
-        self.outbox.append(delivery)

@@ -18,6 +18,9 @@ from ..errors import ApiError, ControlError, OAuthError
 from ..state import App, AuthCode, RateWindow, Token
 from .core import Core, _random_digits, _str_list
 
+#: Lifetime of a client access token: "valid for 2 hours after the initial issuance".
+CLIENT_TOKEN_TTL_S = 7200.0
+
 
 class OAuthMixin(Core):
     """Codes, tokens and the checks on every authenticated call."""
@@ -115,16 +118,33 @@ class OAuthMixin(Core):
             raise OAuthError("invalid_client", "Client secret is invalid.")
         return app
 
-    def token_endpoint(self, form: dict[str, str]) -> Token:
+    def token_endpoint(self, form: dict[str, str]) -> dict[str, Any]:
+        """The token endpoint's answer for the form's ``grant_type``."""
         grant = form.get("grant_type")
         if not grant:
             raise OAuthError("invalid_request", "The request parameters are malformed.")
         app = self._authenticate_client(form)
         if grant == "authorization_code":
-            return self._exchange_code(app, form)
+            return self.token_payload(self._exchange_code(app, form))
         if grant == "refresh_token":
-            return self._refresh(app, form)
+            return self.token_payload(self._refresh(app, form))
+        if grant == "client_credentials":
+            return self._client_token(app)
         raise OAuthError("unsupported_grant_type", f"Grant type {grant!r} is not supported.")
+
+    def _client_token(self, app: App) -> dict[str, Any]:
+        """A client access token: the app's own, no user, 2 hours (client-access-token-management).
+
+        TikTok issues it for the Research and Commercial Content APIs, which the emulator does not
+        serve: no endpoint here accepts it (a user endpoint answers ``access_token_invalid``), so
+        it is not kept.
+        """
+        token = "clt." + secrets.token_urlsafe(45) + "!" + _random_digits(4) + ".e1"
+        return {
+            "access_token": token,
+            "expires_in": int(CLIENT_TOKEN_TTL_S),
+            "token_type": "Bearer",
+        }
 
     def _exchange_code(self, app: App, form: dict[str, str]) -> Token:
         code = self.codes.get(form.get("code", ""))

@@ -105,9 +105,19 @@ class UploadsMixin(Core):
         publish.chunks_received += 1
 
     def progress_header(self, publish: Publish) -> str:
-        if publish.uploaded_bytes == 0:
-            return f"bytes */{publish.video_size}"
-        return f"bytes 0-{publish.uploaded_bytes - 1}/{publish.video_size}"
+        """The ``Content-Range`` progress header, in the configured reading of spec §3.3.
+
+        TikTok documents ``bytes 0-{UPLOADED_BYTES}/{TOTAL}`` and calls the number "the bytes
+        uploaded", while a range's end is an inclusive byte index elsewhere in the same call. By
+        default the emulator sends the index (``*`` before any byte); ``bytes_uploaded`` sends
+        the count as written, so a client can be tried against both readings.
+        """
+        received, total = publish.uploaded_bytes, publish.video_size
+        if self.config.upload_progress_header == "bytes_uploaded":
+            return f"bytes 0-{received}/{total}"
+        if received == 0:
+            return f"bytes */{total}"
+        return f"bytes 0-{received - 1}/{total}"
 
     def media_path(self, publish: Publish, index: int = 0) -> Path:
         folder = (

@@ -75,6 +75,10 @@ class Post(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     #: A worker queue already holds a job for this post until then (no duplicate jobs).
     enqueued_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: Who prepared it when that was not the owner (issue 18): they are told how it ends.
+    prepared_by: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

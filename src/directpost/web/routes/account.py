@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from directpost.media.storage import MediaStore
+from directpost.publishing import prepared as preparing
 from directpost.publishing import tokens
 from directpost.publishing.wiring import Services
 from directpost.store import accounts as store
@@ -23,6 +24,7 @@ from directpost.store import posts as post_store
 from directpost.store import sessions as session_store
 from directpost.store import uploads as upload_store
 from directpost.store.accounts import TikTokAccount
+from directpost.store.base import utcnow
 from directpost.tiktok import APIError, OAuthError, TikTokError
 from directpost.web.api_contract import (
     CHANGE,
@@ -91,8 +93,15 @@ async def revoke_at_tiktok(services: Services, account: TikTokAccount) -> None:
         raise RevokeUnreachableError(str(type(exc).__name__)) from exc
 
 
-def _accounts_page(request: Request, message: str = "", status: int = 200) -> HTMLResponse:
-    return render(request, "account/accounts.html", {"message": message}, status_code=status)
+def _accounts_page(
+    request: Request, message: str = "", status: int = 200, **extra: Any
+) -> HTMLResponse:
+    """The Accounts page; its API tokens section reads the person's tokens (`routes.tokens`)."""
+    from directpost.web.routes.team import section_for
+    from directpost.web.routes.tokens import tokens_context  # it builds on this module
+
+    context = {"message": message, **tokens_context(request), "team": section_for(request), **extra}
+    return render(request, "account/accounts.html", context, status_code=status)
 
 
 @router.get(
@@ -316,6 +325,8 @@ async def delete_everything(
 
     def delete_rows() -> list[str]:
         keys = upload_store.storage_keys_for_person(db, person_id=person.id)
+        # What they prepared for others and still waits: withdrawn, its media removed.
+        keys += preparing.withdraw_all_of(db, person_id=person.id, now=utcnow())
         store.delete_person(db, person_id=person.id)
         session_store.end_person_sessions(db, person_id=person.id)  # every browser (TOS-1)
         db.commit()

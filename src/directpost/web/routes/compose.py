@@ -70,6 +70,7 @@ from directpost.web.deps import (
     refreshed_access_token,
 )
 from directpost.web.i18n import _
+from directpost.web.routes.compose_targets import edit_target_page, review_target_page
 from directpost.web.schedule_field import ScheduledDay, ScheduleField, caps_of_the_day
 from directpost.web.security import require_csrf
 from directpost.web.sessions import session_person
@@ -316,10 +317,12 @@ def _render_controls(
     draft: rules.Draft,
     schedule: ScheduleField | None = None,
     editing: Any = None,
+    reviewing: Any = None,
 ) -> Response:
     state = rules.compose_state(creator, draft, reads.policy)
     context = {
         "editing": editing,
+        "reviewing": reviewing,
         "state": state,
         "upload": reads.upload,
         "draft": draft,
@@ -352,7 +355,7 @@ def _render_controls(
     ),
 )
 async def compose_page(
-    request: Request, services: ServicesDep, upload: str = "", post: int = 0
+    request: Request, services: ServicesDep, upload: str = "", post: int = 0, prepared: int = 0
 ) -> Response:
     """The Post page, built from a creator_info fetched for this render (UX-1).
 
@@ -363,7 +366,7 @@ async def compose_page(
     started = time.perf_counter()
     outcome = "not_rendered"  # sent to sign in, or to connect an account
     try:
-        response = await _compose_page(request, services, upload, post)
+        response = await _compose_page(request, services, upload, post, prepared)
         outcome = "ok" if response.status_code == 200 else f"http_{response.status_code}"
         return response
     finally:
@@ -371,13 +374,21 @@ async def compose_page(
 
 
 async def _compose_page(
-    request: Request, services: Services, upload: str, post_id: int
+    request: Request, services: Services, upload: str, post_id: int, prepared_id: int = 0
 ) -> Response:
-    editing = await _edit_target(request, services, post_id) if post_id else None
+    editing = await edit_target_page(request, services, post_id) if post_id else None
     if isinstance(editing, Response):
         return editing
-    if editing is not None and not upload:
-        upload = editing.upload_id  # the post's own media, until the creator uploads others
+    reviewing = (
+        await review_target_page(request, services, prepared_id)
+        if prepared_id and editing is None
+        else None
+    )
+    if isinstance(reviewing, Response):
+        return reviewing
+    target = editing or reviewing
+    if target is not None and not upload:
+        upload = target.upload_id  # the post's own media, until the creator uploads others
     reads = await _reads(request, services, upload_id=upload, snapshot_of=None)
     try:
         creator = await _creator_info_now(request, services, reads)
@@ -395,45 +406,26 @@ async def _compose_page(
             },
             status_code=503,
         )
-    if editing is None:
+    if target is None:
         draft = rules.Draft(media=reads.media)
         return _render_controls(request, "compose/page.html", creator, reads, draft)
-    if editing.account_id != reads.account.id:
-        return RedirectResponse(f"/posts/{editing.id}/edit", status_code=303)
-    # The creator's own words, editable (UX-5b); nothing the rules make them choose is chosen.
-    draft = rules.Draft(media=reads.media, title=editing.title, description=editing.description)
-    schedule = ScheduleField(at=editing.scheduled_local, zone=editing.time_zone, detect=False)
+    if target.account_id != reads.account.id:
+        reopen = f"/posts/{target.id}/edit" if editing else f"/review/{target.id}"
+        return RedirectResponse(reopen, status_code=303)
+    # The creator's own words (or the suggested ones), editable (UX-5b); nothing the rules make
+    # the creator choose is chosen (privacy, toggles, disclosure).
+    draft = rules.Draft(media=reads.media, title=target.title, description=target.description)
+    schedule = ScheduleField(at=target.scheduled_local, zone=target.time_zone, detect=False)
     return _render_controls(
-        request, "compose/page.html", creator, reads, draft, schedule, editing=editing
+        request,
+        "compose/page.html",
+        creator,
+        reads,
+        draft,
+        schedule,
+        editing=editing,
+        reviewing=reviewing,
     )
-
-
-async def _edit_target(request: Request, services: Services, post_id: int) -> Any:
-    """The post to open for editing, or the page that says why it cannot be."""
-    # Imported here: the edit routes build on the posts routes, which use this module.
-    from directpost.web.routes.edit import edit_target
-
-    def read() -> Any:
-        with services.factory() as db:
-            person = session_person(db, request)
-            if person is None:
-                raise SignInRequiredError(next_path(request))
-            return edit_target(db, person_id=person.id, post_id=post_id)
-
-    found = await run_in_threadpool(read)
-    if isinstance(found, str):
-        return render(
-            request,
-            "error.html",
-            {
-                "heading": _("This post cannot be edited"),
-                "message": found,
-                "retry_url": f"/posts/{post_id}",
-                "retry_label": _("Back to the post"),
-            },
-            status_code=409,
-        )
-    return found
 
 
 def _snapshot_account(request: Request) -> int | None:
@@ -479,8 +471,18 @@ async def compose_controls(request: Request, services: ServicesDep) -> Response:
             )
     draft = compose_form.parse_draft(form, media=reads.media)
     editing = bool(form.get("edit_post"))  # the button says "Save changes"
+    # A prepared post keeps its suggestion beside the privacy control (text, never chosen).
+    suggestion = form.get("privacy_suggestion_label") if form.get("prepared_post") else None
+    reviewing = {"suggestion": suggestion} if isinstance(suggestion, str) else None
     return _render_controls(
-        request, "compose/_controls.html", creator, reads, draft, schedule, editing=editing
+        request,
+        "compose/_controls.html",
+        creator,
+        reads,
+        draft,
+        schedule,
+        editing=editing,
+        reviewing=reviewing,
     )
 
 

@@ -141,6 +141,20 @@ class PostForm(NamedTuple):
     scheduled_at: datetime | None
     time_zone: str
 
+    def submission(self, person_id: int, account: TikTokAccount) -> service.Submission:
+        """The post to store, as the creator chose it on the Post page (UX-5c)."""
+        return service.Submission(
+            person_id=person_id,
+            account_id=account.id,
+            open_id=account.open_id,
+            creator=self.creator,
+            draft=self.draft,
+            media=self.manifest,
+            upload_id=self.upload.id,
+            scheduled_at=self.scheduled_at,
+            time_zone=self.time_zone,
+        )
+
     def __iter__(self) -> Any:
         return iter(
             (
@@ -221,18 +235,7 @@ async def publish(
     chosen = await read_post_form(request, db, services, person.id, account, back="/compose")
     if isinstance(chosen, Response):
         return chosen
-    upload, draft, manifest, facts, when, zone = chosen
-    submission = service.Submission(
-        person_id=person.id,
-        account_id=account.id,
-        open_id=account.open_id,
-        creator=facts,
-        draft=draft,
-        media=manifest,
-        upload_id=upload.id,
-        scheduled_at=when,
-        time_zone=zone,
-    )
+    submission = chosen.submission(person.id, account)
 
     def store_post() -> store.Post:
         post = service.submit_post(db, settings=services.settings, submission=submission)

@@ -31,7 +31,6 @@ from directpost.media.serving import serve_media
 from directpost.media.storage import MediaStore, MediaStoreError, OffsetMismatchError
 from directpost.rules import limits
 from directpost.store import uploads as upload_store
-from directpost.store.accounts import Person
 from directpost.store.uploads import NewFile, Upload, UploadFile, UploadNotFoundError
 from directpost.web.api_contract import (
     CHANGE,
@@ -91,20 +90,20 @@ def _problem(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
-def _own_upload(db: Session, person: Person, upload_id: str) -> Upload | JSONResponse:
+def _own_upload(db: Session, person_id: int, upload_id: str) -> Upload | JSONResponse:
     """The person's upload, or the 404 answer to give (nobody reaches anyone else's, USE-2)."""
     try:
-        return upload_store.get_upload(db, person_id=person.id, upload_id=upload_id)
+        return upload_store.get_upload(db, person_id=person_id, upload_id=upload_id)
     except UploadNotFoundError as exc:
         return _problem(404, str(exc))
 
 
 def _own_file(
-    db: Session, person: Person, upload_id: str, file_id: str
+    db: Session, person_id: int, upload_id: str, file_id: str
 ) -> UploadFile | JSONResponse:
     """A file of the person's upload, or the 404 answer to give (USE-2)."""
     try:
-        return upload_store.get_file(db, person_id=person.id, upload_id=upload_id, file_id=file_id)
+        return upload_store.get_file(db, person_id=person_id, upload_id=upload_id, file_id=file_id)
     except UploadNotFoundError as exc:
         return _problem(404, str(exc))
 
@@ -118,8 +117,9 @@ def _received(store: MediaStore, upload_file: UploadFile) -> int:
     return held or 0
 
 
-def upload_json(upload: Upload, store: MediaStore) -> dict[str, Any]:
-    """The upload as the browser sees it (no storage keys, nothing of anyone else)."""
+def upload_json(upload: Upload, store: MediaStore, *, prefix: str = "/uploads") -> dict[str, Any]:
+    """The upload as the browser sees it (no storage keys, nothing of anyone else); `prefix`:
+    where its files are read back (the page's routes, or the API's)."""
     return {
         "id": upload.id,
         "kind": upload.kind,
@@ -132,7 +132,7 @@ def upload_json(upload: Upload, store: MediaStore) -> dict[str, Any]:
                 "size": f.size,
                 "received": _received(store, f),
                 "problems": list(f.problems),
-                "url": f"/uploads/{upload.id}/files/{f.id}",
+                "url": f"{prefix}/{upload.id}/files/{f.id}",
             }
             for f in upload.files
         ],
@@ -184,11 +184,26 @@ def create_upload(
     services: ServicesDep,
 ) -> JSONResponse:
     """Announce an upload's files; the answer gives each file's id to send bytes to."""
-    store = services.media_store
+    view = getattr(request.state, "person_view", None)
+    account_id = view.active_account.id if view and view.active_account else None
+    return announce(db, services.media_store, body, person_id=person.id, account_id=account_id)
+
+
+def announce(
+    db: Session,
+    store: MediaStore,
+    body: NewUploadBody,
+    *,
+    person_id: int,
+    account_id: int | None,
+    prefix: str = "/uploads",
+) -> JSONResponse:
+    """Start an upload for the person (the page's route and the API's): refuses at once what
+    can never be posted and what goes past the person's quota of uploads in progress."""
     problems = _announce_problems(body)
     if problems:
         return _problem(422, " ".join(problems), problems=problems)
-    busy = upload_store.in_flight(db, person_id=person.id)
+    busy = upload_store.in_flight(db, person_id=person_id)
     announced = sum(f.size for f in body.files)
     if busy.uploads >= MAX_OPEN_UPLOADS or busy.announced_bytes + announced > MAX_BYTES_IN_FLIGHT:
         message = _(
@@ -201,16 +216,14 @@ def create_upload(
             "cap": MAX_BYTES_IN_FLIGHT / 1e9,
         }
         return _problem(429, message, problems=[message])
-    view = getattr(request.state, "person_view", None)
-    account_id = view.active_account.id if view and view.active_account else None
     upload = upload_store.create_upload(
         db,
-        person_id=person.id,
+        person_id=person_id,
         account_id=account_id,
         kind=body.kind,
         files=[NewFile(f.name, f.type, f.size) for f in body.files],
     )
-    return JSONResponse(upload_json(upload, store), status_code=201)
+    return JSONResponse(upload_json(upload, store, prefix=prefix), status_code=201)
 
 
 @router.get(
@@ -222,11 +235,16 @@ def upload_status(
     upload_id: str, person: CurrentPerson, db: DbSession, services: ServicesDep
 ) -> JSONResponse:
     """How much of each file has arrived and what the checks found (resume from here)."""
-    store = services.media_store
-    upload = _own_upload(db, person, upload_id)
+    return status_of(db, services.media_store, upload_id, person_id=person.id)
+
+
+def status_of(
+    db: Session, store: MediaStore, upload_id: str, *, person_id: int, prefix: str = "/uploads"
+) -> JSONResponse:
+    upload = _own_upload(db, person_id, upload_id)
     if isinstance(upload, JSONResponse):
         return upload
-    return JSONResponse(upload_json(upload, store))
+    return JSONResponse(upload_json(upload, store, prefix=prefix))
 
 
 @router.put(
@@ -256,8 +274,23 @@ async def put_chunk(
     offset: Annotated[int, Query(ge=0)],
 ) -> JSONResponse:
     """Write one chunk at `offset`; it must continue exactly where the stored bytes end."""
-    store = services.media_store
-    upload_file = _own_file(db, person, upload_id, file_id)
+    return await receive_chunk(
+        request, db, services.media_store, upload_id, file_id, offset, person_id=person.id
+    )
+
+
+async def receive_chunk(
+    request: Request,
+    db: Session,
+    store: MediaStore,
+    upload_id: str,
+    file_id: str,
+    offset: int,
+    *,
+    person_id: int,
+) -> JSONResponse:
+    """One chunk of a file of the person's upload (the page's route and the API's)."""
+    upload_file = _own_file(db, person_id, upload_id, file_id)
     if isinstance(upload_file, JSONResponse):
         return upload_file
     if upload_file.upload.state != "receiving":
@@ -356,25 +389,31 @@ async def finish_upload(
     upload_id: str, person: CurrentPerson, db: DbSession, services: ServicesDep
 ) -> JSONResponse:
     """Check the complete files; answers the upload with state "ready" or "rejected"."""
-    store = services.media_store
-    upload = _own_upload(db, person, upload_id)
+    return await check_upload(db, services.media_store, upload_id, person_id=person.id)
+
+
+async def check_upload(
+    db: Session, store: MediaStore, upload_id: str, *, person_id: int, prefix: str = "/uploads"
+) -> JSONResponse:
+    """Finish the person's upload: probe and check every file (the page's route and the API's)."""
+    upload = _own_upload(db, person_id, upload_id)
     if isinstance(upload, JSONResponse):
         return upload
     if upload.state in ("ready", "rejected"):
-        return JSONResponse(upload_json(upload, store))
+        return JSONResponse(upload_json(upload, store, prefix=prefix))
     missing = [f.filename for f in upload.files if _received(store, f) < f.size]
     if missing:
         return _problem(
             409,
             _("Some files have not arrived completely yet: %(names)s. Continue the upload.")
             % {"names": ", ".join(missing)},
-            upload=upload_json(upload, store),
+            upload=upload_json(upload, store, prefix=prefix),
         )
     try:
         await run_in_threadpool(finish, upload, store)
     except MediaStoreError as exc:
-        return _problem(409, str(exc), upload=upload_json(upload, store))
-    return JSONResponse(upload_json(upload, store))
+        return _problem(409, str(exc), upload=upload_json(upload, store, prefix=prefix))
+    return JSONResponse(upload_json(upload, store, prefix=prefix))
 
 
 @router.delete(
@@ -386,12 +425,15 @@ def delete_upload(
     upload_id: str, person: CurrentPerson, db: DbSession, services: ServicesDep
 ) -> Response:
     """Remove an upload and its bytes."""
-    store = services.media_store
-    upload = _own_upload(db, person, upload_id)
+    return remove_upload(db, services.media_store, upload_id, person_id=person.id)
+
+
+def remove_upload(db: Session, store: MediaStore, upload_id: str, *, person_id: int) -> Response:
+    upload = _own_upload(db, person_id, upload_id)
     if isinstance(upload, JSONResponse):
         return upload
     keys = [upload_store.storage_key(upload.id, f.id) for f in upload.files]
-    upload_store.delete_upload(db, person_id=person.id, upload_id=upload_id)
+    upload_store.delete_upload(db, person_id=person_id, upload_id=upload_id)
     for key in keys:
         store.delete(key)
     return Response(status_code=204)
@@ -412,7 +454,7 @@ async def upload_file_bytes(
 ) -> Response:
     """The file exactly as uploaded, for the preview player and carousel (UX-5a, UX-5b)."""
     store = services.media_store
-    upload_file = _own_file(db, person, upload_id, file_id)
+    upload_file = _own_file(db, person.id, upload_id, file_id)
     if isinstance(upload_file, JSONResponse):
         return upload_file
     if not upload_file.storage_key:

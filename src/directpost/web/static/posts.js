@@ -26,6 +26,7 @@
       section.replaceChildren.apply(section, Array.from(fresh.childNodes));
       section.dataset.state = fresh.dataset.state;
       section.dataset.final = fresh.dataset.final;
+      section.dataset.linkPending = fresh.dataset.linkPending;
     }
     ["post-cancel", "post-edit", "post-confirm"].forEach(function (name) {
       var old = document.querySelector("." + name);
@@ -36,11 +37,14 @@
 
   async function followDetail(section) {
     var wait = 1500;
-    while (section.dataset.final !== "true") {
-      await delay(wait);
+    // A published public post is followed on, more slowly, until TikTok gives its link.
+    while (section.dataset.final !== "true" || section.dataset.linkPending === "true") {
+      var pending = section.dataset.final === "true";
+      await delay(pending ? Math.max(wait, 5000) : wait);
       try {
         var status = await fetchStatus(section.dataset.postId);
-        if (status.state !== section.dataset.state || status.final) {
+        if (status.state !== section.dataset.state || (status.final && !pending) ||
+            (pending && !status.link_pending)) {
           await refreshDetail(section);
         }
         wait = 1500;
