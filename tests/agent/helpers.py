@@ -4,6 +4,7 @@ access token for them, the server's command line, and reading a tool's answer.""
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import sys
 from typing import Any
@@ -98,9 +99,12 @@ def answer(result: CallToolResult) -> dict[str, Any]:
 
 
 def refusal(result: CallToolResult) -> str:
-    """A failed tool call's one line (fails if the call succeeded)."""
+    """What a failed tool call told the agent, after the SDK's "Error executing tool <name>: "
+    (fails if the call succeeded, or crashed: a crash shows the agent the bare prefix only)."""
     assert result.is_error, f"expected a tool error, got {tool_text(result)}"
-    return tool_text(result)
+    said = re.fullmatch(r"Error executing tool \w+: (.+)", tool_text(result), re.DOTALL)
+    assert said is not None, f"the tool crashed instead of refusing: {tool_text(result)!r}"
+    return said.group(1)
 
 
 def publishes_for(emulator: LiveEmulator, open_id: str) -> list[dict[str, Any]]:

@@ -233,7 +233,7 @@ def http_server(
         server.stop()
 
 
-async def test_streamable_http_lists_the_tools_and_lists_accounts(
+async def test_streamable_http_lists_the_tools_lists_accounts_and_refuses_other_hosts(
     http_server: tuple[str, str, str],
 ) -> None:
     url, open_id, _token = http_server
@@ -246,19 +246,13 @@ async def test_streamable_http_lists_the_tools_and_lists_accounts(
         await session.initialize()
         tools = (await session.list_tools()).tools
         listed = answer(await session.call_tool("list_accounts", {}))
+        # A web page elsewhere cannot reach it through DNS rebinding: the SDK's Host check is
+        # on for loopback.
+        foreign = await http.post(
+            url,
+            json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+            headers={"Host": "evil.example", "Accept": "application/json, text/event-stream"},
+        )
     assert {tool.name for tool in tools} == EXPECTED_TOOLS
     assert [a["nickname"] for a in listed["accounts"]] == [f"Nick {open_id}"]
-
-
-def test_streamable_http_refuses_another_host_header(http_server: tuple[str, str, str]) -> None:
-    """A web page elsewhere cannot reach the local server through DNS rebinding: the SDK's
-    Host check is on for loopback."""
-    url, _open_id, _token = http_server
-    answered = httpx2.post(
-        url,
-        json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
-        headers={"Host": "evil.example", "Accept": "application/json, text/event-stream"},
-        timeout=30,
-        trust_env=False,
-    )
-    assert answered.status_code in (403, 421), answered.text
+    assert foreign.status_code in (403, 421), foreign.text

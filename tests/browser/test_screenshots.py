@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.browser.test_post_page_rules import expect, new_creator, publish_button, upload
+from tests.browser.test_review_prepared_browser import prepare_for
 from tests.fixtures.live import EXPECT_TIMEOUT_MS, LiveApp, sign_in
 from tests.fixtures.media_files import make_photo, make_video
 
@@ -114,6 +115,22 @@ def test_take_screenshots(
         shot("calendar-month")
         page.goto("/calendar?view=week")
         shot("calendar-week")
+        # A post prepared through the API (issue 18): To review, then its Post page.
+        prepare_for(
+            live_app,
+            make_video(tmp_path / "prepared.mp4", seconds=2.0, width=720, height=1280),
+            open_id=open_id,
+            title="Market day recap #market",
+            privacy_suggestion="SELF_ONLY",
+            note="Cut from Saturday's footage; music cleared.",
+        )
+        page.goto("/review")
+        shot("review-list")
+        page.get_by_test_id("review-open").first.click()
+        expect(page.get_by_test_id("privacy-suggestion")).to_be_visible()
+        shot("review-post-page")
+        page.goto("/accounts")
+        shot("accounts-tokens")
         page.goto("/me/data")
         shot("my-data")
         page.goto("/contact")

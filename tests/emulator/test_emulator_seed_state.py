@@ -109,7 +109,7 @@ def _broken(change: str) -> dict[str, Any]:
     [
         ("webhook", r"apps\[0\]\.webhook_url: webhook URL .* must use https", '"webhook_url"'),
         ("typo", r"apps\[0\]\.webhok_url: unknown key", '"webhok_url"'),
-        ("type", r"creators\[0\]\.private_account: must be of type bool", '"private_account"'),
+        ("type", r"creators\[0\]\.private_account: .*of type bool", '"private_account"'),
         ("posting_state", r"creators\[1\]\.posting_state: .* one of ok", '"posting_state"'),
         ("config", r"config\.posting_cap_per_day: .* must be a number", '"posting_cap_per_day"'),
         ("prefix", r"apps\[0\]\.verified_url_prefixes: .* must end with '/'", "verified_url"),
@@ -184,6 +184,10 @@ def _a_busy_world(base_url: str, video: Path, sink: WebhookSink) -> dict[str, An
         client.post("/_emulator/faults", json={"endpoint": "cancel", "error": "internal_error"})
         client.post("/_emulator/clock", json={"advance_s": 90})
         sink.wait(1)
+        deadline = time.monotonic() + 10
+        while not all(w["attempts"] for w in client.get("/_emulator/state").json()["webhooks"]):
+            assert time.monotonic() < deadline, "a webhook attempt was never recorded"
+            time.sleep(0.02)
         return {"token": token, "publish_id": publish_id}
 
 
@@ -272,8 +276,11 @@ def test_a_state_file_of_another_version_is_refused_and_nothing_is_moved(tmp_pat
 
 
 @contextmanager
-def emulator_process(state_dir: Path, *extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
+def emulator_process(
+    state_dir: Path, port: int, *extra: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`directpost emulator --state-dir` on ``port`` (the same one again after a restart: the
+    upload URLs handed out before name it)."""
     log = state_dir.parent / f"emulator-{port}.log"
     command = [sys.executable, "-m", "directpost.cli", "emulator", "--port", str(port)]
     with log.open("wb") as out:
@@ -307,6 +314,7 @@ def _check_the_post_survived(base_url: str, token: str, publish_id: str, video: 
         assert "kept #cat" in client.get("/_emulator/creators/demo-public").text
 
 
+@pytest.mark.slow  # two emulator processes, started one after the other
 def test_state_survives_a_sigterm_restart_and_an_upload_resumes_where_it_was(
     tmp_path: Path,
 ) -> None:
@@ -315,8 +323,8 @@ def test_state_survives_a_sigterm_restart_and_an_upload_resumes_where_it_was(
     chunk = size // 2
     seed = tmp_path / "seed.json"  # small chunks, so a small file can go in two
     seed.write_text(json.dumps({"config": {"min_chunk_bytes": 1024}}))
-    state_dir = tmp_path / "state"
-    with emulator_process(state_dir, "--seed", str(seed)) as (base_url, process):
+    state_dir, port = tmp_path / "state", free_port()
+    with emulator_process(state_dir, port, "--seed", str(seed)) as (base_url, process):
         with httpx2.Client(base_url=base_url, trust_env=False, timeout=30) as client:
             token = client.post("/_emulator/tokens", json={"open_id": "demo-public"}).json()
             bearer = {"Authorization": f"Bearer {token['access_token']}"}
@@ -347,7 +355,7 @@ def test_state_survives_a_sigterm_restart_and_an_upload_resumes_where_it_was(
         _stop(process, signal.SIGTERM)
     saved = json.loads((state_dir / STATE_FILE).read_text())
     assert saved["clock_offset"] == 120
-    with emulator_process(state_dir, "--seed", str(seed)) as (base_url, _):
+    with emulator_process(state_dir, port, "--seed", str(seed)) as (base_url, _):
         _check_the_post_survived(base_url, token["access_token"], publish_id, video)
         with httpx2.Client(base_url=base_url, trust_env=False, timeout=30) as client:
             assert client.post("/_emulator/clock", json={"advance_s": 0}).json()["offset_s"] == 120
@@ -371,10 +379,11 @@ def test_state_survives_a_sigterm_restart_and_an_upload_resumes_where_it_was(
             assert half["sha256"] == hashlib.sha256(video.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow  # two emulator processes, started one after the other
 def test_after_a_sigkill_what_the_last_save_wrote_is_there(tmp_path: Path) -> None:
     video = make_video(tmp_path / "clip.mp4", seconds=1)
-    state_dir = tmp_path / "state"
-    with emulator_process(state_dir) as (base_url, process):
+    state_dir, port = tmp_path / "state", free_port()
+    with emulator_process(state_dir, port) as (base_url, process):
         with httpx2.Client(base_url=base_url, trust_env=False, timeout=30) as client:
             token = client.post("/_emulator/tokens", json={"open_id": "demo-public"}).json()
             bearer = {"Authorization": f"Bearer {token['access_token']}"}
@@ -385,7 +394,7 @@ def test_after_a_sigkill_what_the_last_save_wrote_is_there(tmp_path: Path) -> No
                 assert time.monotonic() < deadline, "the state was never saved"
                 time.sleep(0.05)
         _stop(process, signal.SIGKILL)
-    with emulator_process(state_dir) as (base_url, _):
+    with emulator_process(state_dir, port) as (base_url, _):
         _check_the_post_survived(base_url, token["access_token"], publish_id, video)
 
 

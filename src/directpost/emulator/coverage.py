@@ -60,6 +60,11 @@ COVERAGE: list[tuple[str, str, str]] = [
         "test_refresh_rotates_and_the_old_refresh_token_stops_working",
     ),
     (
+        "POST /v2/oauth/token/",
+        "client_credentials: client token (clt., 7200 s, Bearer), no user endpoint takes it",
+        "test_client_credentials_grant_gives_a_two_hour_client_token_in_the_documented_shape",
+    ),
+    (
         "POST /v2/oauth/revoke/",
         "token revoked; invalid_request",
         "test_revoke_invalidates_the_token",
@@ -187,6 +192,21 @@ COVERAGE: list[tuple[str, str, str]] = [
         "test_inbox_upload_goes_to_the_inbox_and_the_creator_can_post_it",
     ),
     (
+        "POST inbox/video/init/",
+        "a draft posted again: another post and public id, complete sent again",
+        "test_an_inbox_draft_posted_twice_becomes_two_posts_with_two_public_ids",
+    ),
+    (
+        "POST inbox/video/init/",
+        "a direct post cannot be posted from the inbox",
+        "test_a_direct_post_cannot_be_posted_again_from_the_inbox",
+    ),
+    (
+        "POST video/init/, content/init/",
+        "is_aigc (video post_info, photo top level): boolean, stored, labelled on the profile",
+        "test_is_aigc_is_checked_stored_and_labelled_on_the_profile",
+    ),
+    (
         "POST content/init/",
         "invalid_params, app_version_check_failed, every 403, 401, 429, 5xx",
         "test_content_init_errors",
@@ -216,6 +236,16 @@ COVERAGE: list[tuple[str, str, str]] = [
         "no public id unless audited + PUBLIC_TO_EVERYONE",
         "test_private_or_unaudited_posts_get_no_public_post_id",
     ),
+    (
+        "POST status/fetch/",
+        "public id and publicly_available after moderation (emulator clock)",
+        "test_public_post_id_and_its_webhook_wait_for_moderation_on_the_emulator_clock",
+    ),
+    (
+        "POST status/fetch/",
+        "made private during moderation: never public, no event",
+        "test_a_post_made_private_during_moderation_never_becomes_public",
+    ),
     ("POST status/fetch/", "progression after N polls", "test_progression_after_n_polls"),
     (
         "POST status/fetch/",
@@ -231,6 +261,21 @@ COVERAGE: list[tuple[str, str, str]] = [
         "POST cancel/",
         "cancel a download → FAILED publish_cancelled + webhook",
         "test_cancel_stops_a_download_and_sends_the_failure_webhook",
+    ),
+    (
+        "POST /v2/video/query/",
+        "the creator's public videos by id: share_url, embed_link, cover, fields asked for",
+        "test_video_query_gives_share_urls_of_the_creators_public_videos_only",
+    ),
+    (
+        "POST /v2/video/query/",
+        "listed once moderation passed",
+        "test_video_query_lists_a_public_video_only_once_it_passed_moderation",
+    ),
+    (
+        "POST /v2/video/query/",
+        "invalid_params (fields, 1–20 string ids, filters); scope video.list",
+        "test_video_query_refuses_bad_requests_with_invalid_params",
     ),
     (
         "PUT upload_url",
@@ -325,6 +370,11 @@ COVERAGE: list[tuple[str, str, str]] = [
         "test_pulled_media_is_probed_like_uploaded_media",
     ),
     (
+        "PULL_FROM_URL",
+        "TikTok's sample video URL: no verification, a generated 3-min video, no network",
+        "test_tiktoks_sample_video_url_needs_no_verified_prefix_and_is_served_without_the_network",
+    ),
+    (
         "webhooks",
         "TikTok-Signature, envelope, complete + publicly_available",
         "test_webhooks_are_signed_with_the_client_secret_as_documented",
@@ -339,6 +389,41 @@ COVERAGE: list[tuple[str, str, str]] = [
         "webhooks",
         "no_longer_publicaly_available",
         "test_making_a_post_private_sends_no_longer_publicaly_available",
+    ),
+    (
+        "webhooks",
+        "retries on the emulator clock: 1 min doubling, up to 72 h",
+        "test_retries_follow_tiktoks_backoff_on_the_emulator_clock_for_up_to_72_hours",
+    ),
+    (
+        "webhooks",
+        "no retry past the retry window",
+        "test_retries_stop_when_the_72_hour_window_is_over",
+    ),
+    (
+        "webhooks",
+        "duplicate fault: the same event twice",
+        "test_duplicate_fault_sends_the_same_signed_event_twice",
+    ),
+    (
+        "webhooks",
+        "delay fault: held for emulator seconds",
+        "test_delay_fault_holds_the_event_for_emulator_seconds",
+    ),
+    (
+        "webhooks",
+        "reorder fault: held events sent newest first",
+        "test_reorder_fault_sends_the_held_events_newest_first",
+    ),
+    (
+        "webhooks",
+        "webhook faults explain what they take",
+        "test_webhook_faults_explain_what_they_take",
+    ),
+    (
+        "POST /_emulator/webhooks/test",
+        "the portal's test event: signed, sent once, answer returned",
+        "test_portal_test_event_is_signed_sent_once_and_its_answer_returned",
     ),
     (
         "/_emulator/",

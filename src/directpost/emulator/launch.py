@@ -124,6 +124,7 @@ def emulator_app(
             raise StartupError(str(exc)) from None
         finally:
             bring_media_back(runtime.backend.data_dir)
+        keeper.resume()
         runtime.on_tick.append(keeper.tick)
         runtime.on_close.append(keeper.save_now)
         app.add_middleware(CountChanges, changed=keeper.changed)

@@ -331,21 +331,28 @@ class StateKeeper:
         self._number = 0
         self._last_save = time.monotonic()
         self._writing = False
+        self._restored = False
 
     def load(self) -> list[str]:
-        """Restore the saved world, if any; returns lines to print (what was restored)."""
+        """Restore the saved world, if any; returns lines to print (what was restored).
+        ``resume()`` then restarts its background work."""
         saved = read_state_file(self.path)
         if saved is None:
             return [f"  state: {self.path} (new)"]
         backend = self.runtime.backend
         warnings = restore(backend, saved, self.path)
-        resume_background_work(self.runtime)
+        self._restored = True
         self._saved_offset = backend.clock.offset
         return [
             f"  state: {self.path} ({len(backend.apps)} apps, {len(backend.creators)} creators, "
             f"{len(backend.publishes)} publishes restored)",
             *(f"  state warning: {w}" for w in warnings),
         ]
+
+    def resume(self) -> None:
+        """Restart what was running when the state was saved (once the media is back)."""
+        if self._restored:
+            resume_background_work(self.runtime)
 
     def changed(self) -> None:
         self._changes += 1

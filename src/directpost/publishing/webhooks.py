@@ -66,7 +66,7 @@ def apply_webhook(
         open_id=event.user_openid[:128],
         publish_id=publish_id[:64],
     )
-    if False:
+    if not fresh:
         return WebhookResult(event=event.event, duplicate=True)
     if isinstance(event, tiktok.AuthorizationRemovedEvent):
         authorization_removed(session, open_id=event.user_openid, now=now)

@@ -38,6 +38,7 @@ from directpost.web.routes import (
     account,
     api,
     auth,
+    bulk,
     calendar,
     compose,
     edit,
@@ -84,6 +85,7 @@ _ROUTERS = [
     health.router,  # operations: /healthz, /readyz, /metrics (operator token)
     api.router,  # issue 18: the prepared-posts API for scripts, teammates and agents
     tokens.router,  # issue 18: personal access tokens on the Accounts page
+    bulk.router,  # issue 17: prepared posts from a CSV (before review: /review/bulk)
     review.router,  # issue 18: prepared posts reviewed and confirmed on the Post page
     team.router,  # issue 18: teammates who prepare posts for an account, by invitation
 ]
