@@ -4,10 +4,12 @@ uploaded through the API's chunk protocol, and an in-process app with chosen set
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import anyio
 import httpx2
@@ -17,6 +19,7 @@ from directpost.store import accounts, team
 from directpost.store.base import utcnow
 from directpost.store.migrate import upgrade_database
 from directpost.web.app import create_app
+from directpost.web.server import BackgroundServer, bind_socket
 from tests.fixtures.live import AppClient, LiveEmulator, make_app_settings, register_with_emulator
 
 API = "/api/v1"
@@ -128,3 +131,57 @@ async def app_with(
         ) as client,
     ):
         yield AppClient(client=client, app=app, settings=settings, emulator=live_emulator)
+
+
+@dataclass
+class ServedApp:
+    """The app as a real server (uvicorn in a thread, like `live_app`) on a free port."""
+
+    base_url: str
+    app: FastAPI
+
+
+@contextmanager
+def served_app(
+    live_emulator: LiveEmulator, data_dir: Path, **overrides: Any
+) -> Iterator[ServedApp]:
+    """The app served on a free loopback port beside `live_emulator`, with its own database
+    (SQLite in `data_dir`, or `database_url=` among `overrides`)."""
+    sock = bind_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    settings = make_app_settings(
+        data_dir,
+        emulator_url=live_emulator.base_url,
+        public_base_url=f"http://127.0.0.1:{port}",
+        **overrides,
+    )
+    upgrade_database(settings.resolved_database_url)
+    register_with_emulator(live_emulator, settings, webhooks=False)
+    app = create_app(settings)
+    server = BackgroundServer(app, sock).start()
+    try:
+        yield ServedApp(base_url=server.base_url, app=app)
+    finally:
+        server.stop()
+
+
+def sign_in_served(base_url: str, *, open_id: str = "demo-private") -> None:
+    """Connect the demo creator `open_id` to a served app through the emulator's consent form
+    (the person and account exist afterwards; the cookie is not kept: the API takes tokens)."""
+    with httpx2.Client(base_url=base_url, timeout=30, trust_env=False) as client:
+        start = client.get("/auth/tiktok/start")
+        assert start.status_code == 303, start.text
+        authorize = urlsplit(start.headers["location"])
+        form = dict(parse_qsl(authorize.query))
+        form.update({"open_id": open_id, "decision": "allow"})
+        for scope in form.get("scope", "").split(","):
+            form[f"scope:{scope}"] = "on"
+        consent = httpx2.post(
+            f"{authorize.scheme}://{authorize.netloc}{authorize.path}",
+            data=form,
+            trust_env=False,
+            timeout=30,
+        )
+        callback = urlsplit(consent.headers["location"])
+        signed = client.get(f"{callback.path}?{callback.query}")
+        assert signed.status_code == 303, signed.text

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,42 +22,10 @@ import requests
 import schemathesis
 
 from directpost.store.base import utcnow
-from directpost.store.migrate import upgrade_database
-from directpost.web.app import create_app
-from directpost.web.server import BackgroundServer, bind_socket
-from tests.fixtures.live import LiveEmulator, make_app_settings, register_with_emulator
+from tests.fixtures.live import LiveEmulator
 from tests.fixtures.media_files import make_video
-from tests.web.api_helpers import API, BOTH, account_of
+from tests.web.api_helpers import API, BOTH, account_of, served_app
 from tests.web.test_openapi_fuzz import OPERATOR_TOKEN, FuzzTarget, fuzz
-
-
-@contextmanager
-def _running_app(
-    live_emulator: LiveEmulator, data_dir: Path, database_url: str | None
-) -> Iterator[FuzzTarget]:
-    sock = bind_socket("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    overrides: dict[str, Any] = {
-        "operator_token": OPERATOR_TOKEN,  # FuzzTarget.signed_in signs in as the operator too
-        "api_rate_per_minute": 100_000,
-        "api_upload_rate_per_minute": 1_000_000,
-    }
-    if database_url:
-        overrides["database_url"] = database_url
-    settings = make_app_settings(
-        data_dir,
-        emulator_url=live_emulator.base_url,
-        public_base_url=f"http://127.0.0.1:{port}",
-        **overrides,
-    )
-    upgrade_database(settings.resolved_database_url)
-    register_with_emulator(live_emulator, settings, webhooks=False)
-    app = create_app(settings)
-    server = BackgroundServer(app, sock).start()
-    try:
-        yield FuzzTarget(base_url=server.base_url, app=app)
-    finally:
-        server.stop()
 
 
 @pytest.fixture(
@@ -73,8 +40,15 @@ def api_target(
     database_url = (
         request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
     )
-    with _running_app(live_emulator, tmp_path, database_url) as target:
-        yield target
+    overrides: dict[str, Any] = {
+        "operator_token": OPERATOR_TOKEN,  # FuzzTarget.signed_in signs in as the operator too
+        "api_rate_per_minute": 100_000,
+        "api_upload_rate_per_minute": 1_000_000,
+    }
+    if database_url:
+        overrides["database_url"] = database_url
+    with served_app(live_emulator, tmp_path, **overrides) as served:
+        yield FuzzTarget(base_url=served.base_url, app=served.app)
 
 
 def _token_session(target: FuzzTarget, tmp_path: Path) -> requests.Session:

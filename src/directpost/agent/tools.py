@@ -247,7 +247,7 @@ def build_server(api: AppApi) -> MCPServer[Any]:
             "time_zone": time_zone or "UTC",
             "note": note or "",
         }
-        key = idempotency_key or __import__("uuid").uuid4().hex
+        key = idempotency_key or idempotency_key_for(body)
         with _as_tool_error():
             prepared, replayed = await api.prepare(body, idempotency_key=key)
         return {**prepared, "already_prepared": replayed, "next_step": NEXT_STEP}

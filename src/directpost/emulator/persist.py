@@ -64,18 +64,39 @@ class StateFileError(ValueError):
 # ---------------------------------------------------------------------- values <-> JSON
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+#: Field names per dataclass (``dataclasses.fields`` is slow enough to show in a save).
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 class _Encoder:
-    """Turns backend values into JSON; an object seen twice becomes a reference to the first."""
+    """Turns backend values into JSON; an object seen twice becomes a reference to the first.
+
+    Every container it returns is new (the leaves are immutable), so the result can be
+    serialised off the event loop while the world goes on changing.
+    """
 
     def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir.resolve()
+        self.data_root = str(data_dir).rstrip(os.sep) + os.sep
         self.seen: dict[int, int] = {}
 
     def encode(self, value: Any) -> Any:
-        if value is None or isinstance(value, bool | int | float | str):
+        kind = type(value)
+        if kind in _PLAIN:
             return value
-        if isinstance(value, list):
-            return [self.encode(v) for v in value]
+        if kind is list:
+            return [v if type(v) in _PLAIN else self.encode(v) for v in value]
+        if kind is dict:
+            if all(type(k) is str and not k.startswith("__") for k in value):
+                return {k: v if type(v) in _PLAIN else self.encode(v) for k, v in value.items()}
+            return {"__items__": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
+        if hasattr(kind, "__dataclass_fields__"):
+            return self._dataclass(value)
+        return self._other(value)
+
+    def _other(self, value: Any) -> Any:
+        if isinstance(value, bool | int | float | str):  # subclasses (enums of str and int)
+            return value
         if isinstance(value, tuple):
             return {"__tuple__": [self.encode(v) for v in value]}
         if isinstance(value, deque):
@@ -83,25 +104,20 @@ class _Encoder:
         if isinstance(value, set | frozenset):
             tag = "__frozenset__" if isinstance(value, frozenset) else "__set__"
             return {tag: [self.encode(v) for v in value]}
+        if isinstance(value, list):
+            return [self.encode(v) for v in value]
         if isinstance(value, dict):
-            if all(isinstance(k, str) and not k.startswith("__") for k in value):
-                return {k: self.encode(v) for k, v in value.items()}
-            return {"__items__": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
+            return self.encode(dict(value))
         if isinstance(value, Path):
-            return self._path(value)
+            # Media paths are kept relative to the data folder, so the state survives the
+            # folder being mounted elsewhere (a container volume).
+            text = str(value)
+            if text.startswith(self.data_root):
+                return {"__path__": text[len(self.data_root) :], "in_data_dir": True}
+            return {"__path__": text}
         if isinstance(value, bytes):
             return {"__bytes__": base64.b64encode(value).decode()}
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return self._dataclass(value)
         raise TypeError(f"a {type(value).__qualname__} cannot be saved")
-
-    def _path(self, path: Path) -> dict[str, Any]:
-        # Media paths are kept relative to the data folder, so the state survives the folder
-        # being mounted elsewhere (a container volume).
-        try:
-            return {"__path__": str(path.resolve().relative_to(self.data_dir)), "in_data_dir": True}
-        except ValueError:
-            return {"__path__": str(path)}
 
     def _dataclass(self, obj: Any) -> dict[str, Any]:
         ref = self.seen.get(id(obj))
@@ -109,10 +125,17 @@ class _Encoder:
             return {"__ref__": ref}
         ref = self.seen[id(obj)] = len(self.seen)
         cls = type(obj)
+        names = _FIELD_NAMES.get(cls)
+        if names is None:
+            names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(obj))
+        fields = {}
+        for name in names:
+            value = getattr(obj, name)
+            fields[name] = value if type(value) in _PLAIN else self.encode(value)
         return {
             "__dataclass__": f"{cls.__module__}:{cls.__qualname__}",
             "__id__": ref,
-            "fields": {f.name: self.encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)},
+            "fields": fields,
         }
 
 

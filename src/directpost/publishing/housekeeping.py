@@ -8,6 +8,9 @@
   confirmed again (held, try later, needs confirmation) keeps its media, and so does every post
   that shares an upload with such a post. The post keeps its page and its history.
 
+- Prepared posts nobody reviewed within `prepared.REVIEW_WITHIN` expire, and their media goes
+  (issue 18); whoever prepared them is told.
+
 The worker runs `sweep` every `SWEEP_EVERY`; with several workers each may run it: deleting
 what is already gone is harmless.
 """
@@ -21,7 +24,7 @@ from sqlalchemy import and_, delete, exists, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from directpost.media.storage import MediaStore, MediaStoreError
-from directpost.publishing import states
+from directpost.publishing import prepared, states
 from directpost.store import posts as post_store
 from directpost.store import uploads as upload_store
 from directpost.store.base import utcnow
@@ -143,3 +146,18 @@ def _expirable(
     keys = {str(item["key"]) for post in posts for item in post.media if item.get("key")}
     upload_ids = {post.upload_id for post in posts if post.upload_id}
     return candidates[-1].id, posts, keys, upload_ids
+
+
+def expire_prepared(
+    factory: sessionmaker[Session], media_store: MediaStore, *, now: datetime | None = None
+) -> int:
+    """Expire prepared posts nobody reviewed in time (`prepared.expire_unreviewed`) and delete
+    their media; returns how many media files went."""
+    with factory() as session, session.begin():
+        keys = prepared.expire_unreviewed(session, now=now or utcnow())
+    for key in keys:
+        try:
+            media_store.delete(key)
+        except MediaStoreError:
+            log.warning("could not delete the media of an expired prepared post (%s)", key)
+    return len(keys)

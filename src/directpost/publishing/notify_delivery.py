@@ -77,6 +77,7 @@ _HEADLINES = {
     "post.published": "Your post was published",
     "prepared.confirmed": "A post you prepared was confirmed by the creator",
     "prepared.rejected": "A post you prepared was turned down by the creator",
+    "prepared.expired": "A post you prepared expired: nobody reviewed it within 30 days",
     TEST_EVENT: "A test notification from directpost",
 }
 

@@ -17,7 +17,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import select, update
@@ -38,9 +38,14 @@ NOTE_MAX: Final = 2000
 REASON_MAX: Final = 1000
 KEY_MAX: Final = 200
 
+#: A prepared post nobody reviewed within this long expires and its media is removed: the app
+#: does not keep someone's media indefinitely for a decision nobody makes.
+REVIEW_WITHIN: Final = timedelta(days=30)
+
 EVENTS: Final = {
     store.CONFIRMED: "prepared.confirmed",
     store.REJECTED: "prepared.rejected",
+    store.EXPIRED: "prepared.expired",
 }
 
 
@@ -230,9 +235,19 @@ def reject(
     return prepared, _media_keys(session, prepared)
 
 
-def confirmed(
-    session: Session, prepared: store.PreparedPost, post: Post, *, now: datetime
-) -> None:
+def expire_unreviewed(session: Session, *, now: datetime) -> list[str]:
+    """Expire prepared posts nobody reviewed within `REVIEW_WITHIN` (a batch); their preparers
+    are told; the media-store keys to delete."""
+    keys: list[str] = []
+    for prepared in store.unreviewed_since(session, before=now - REVIEW_WITHIN):
+        prepared.state = store.EXPIRED
+        prepared.decided_at = now
+        keys += _media_keys(session, prepared)
+        _tell_preparer(session, prepared, event=EVENTS[store.EXPIRED], now=now)
+    return keys
+
+
+def confirmed(session: Session, prepared: store.PreparedPost, post: Post, *, now: datetime) -> None:
     """The owner confirmed it on the Post page and `post` was made, in this transaction.
 
     One conditional update: of two confirmations at once (two tabs, a double click), one

@@ -306,6 +306,7 @@ class Worker:
         ctx = self.ctx
         try:
             housekeeping.sweep_abandoned_uploads(ctx.factory, ctx.media_store)
+            housekeeping.expire_prepared(ctx.factory, ctx.media_store)
             days = ctx.settings.media_retention_days
             if days > 0:
                 housekeeping.expire_final_media(

@@ -4,7 +4,7 @@ a teammate or an AI agent for one account, waiting for the creator to review the
 A prepared post is not a post: it consents to nothing and publishes nothing. It becomes a post
 only when the account's owner confirms it on the Post page (UX-5c); its `post_id` then points
 to that post. Its states: `to_review` → `confirmed` | `rejected` (by the owner, with a reason
-the preparer reads) | `withdrawn` (by the preparer, while still to review).
+the preparer reads) | `withdrawn` (by the preparer, while still to review) | `expired` (nobody reviewed it in time).
 
 Idempotency: a create carries a key; the same person sending the same key again gets the
 prepared post the first request made (a unique index makes two concurrent retries one row).
@@ -39,7 +39,9 @@ TO_REVIEW: Final = "to_review"
 CONFIRMED: Final = "confirmed"
 REJECTED: Final = "rejected"
 WITHDRAWN: Final = "withdrawn"
-STATES: Final = (TO_REVIEW, CONFIRMED, REJECTED, WITHDRAWN)
+#: Nobody reviewed it within `publishing.prepared.REVIEW_WITHIN`: its media went.
+EXPIRED: Final = "expired"
+STATES: Final = (TO_REVIEW, CONFIRMED, REJECTED, WITHDRAWN, EXPIRED)
 
 
 class PreparedPost(Base):
@@ -192,3 +194,15 @@ def visible_posts(session: Session, *, person_id: int, limit: int = 100) -> list
 
 def visible_post(session: Session, *, person_id: int, post_id: int) -> Post | None:
     return session.scalar(select(Post).where(Post.id == post_id, _post_visible_to(person_id)))
+
+
+def unreviewed_since(session: Session, *, before: datetime, limit: int = 100) -> list[PreparedPost]:
+    """Prepared posts still to review, made before `before` (oldest first)."""
+    return list(
+        session.scalars(
+            select(PreparedPost)
+            .where(PreparedPost.state == TO_REVIEW, PreparedPost.created_at < before)
+            .order_by(PreparedPost.id)
+            .limit(limit)
+        )
+    )

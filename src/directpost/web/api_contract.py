@@ -474,8 +474,14 @@ def _referenced(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any
 
 
 def serve_contract(app: FastAPI, *, is_operator: Callable[[Request, Settings], bool]) -> None:
-    """Add `GET /openapi.json` (itself left out of the document); `is_operator` tells whether
+    """Add `GET /openapi.json` (itself left out of the document) and the API's own
+    `GET /api/v1/openapi.json`; `is_operator` tells whether
     a request comes from the signed-in operator (`routes.operator`)."""
+
+    @app.get(API_PREFIX + OPENAPI_PATH, include_in_schema=False)
+    async def api_contract(request: Request) -> JSONResponse:
+        # Public: it describes what any token holder may call, nothing of the pages.
+        return JSONResponse(api_document(request.app))
 
     @app.get(OPENAPI_PATH, include_in_schema=False)
     async def openapi_document(request: Request) -> JSONResponse:

@@ -92,7 +92,7 @@ class PreparedOut(BaseModel):
 
     id: int
     account_id: int
-    state: Literal["to_review", "confirmed", "rejected", "withdrawn"]
+    state: Literal["to_review", "confirmed", "rejected", "withdrawn", "expired"]
     kind: str
     title: str
     description: str

@@ -34,7 +34,6 @@ from directpost.web.api_contract import (
     ChunkReceived,
     PostStatus,
     UploadOut,
-    api_document,
 )
 from directpost.web.api_models import (
     AccountList,
@@ -343,7 +342,7 @@ def list_prepared(
     caller: Reader,
     db: DbSession,
     state: Annotated[
-        str | None, Query(pattern="^(to_review|confirmed|rejected|withdrawn)$")
+        str | None, Query(pattern="^(to_review|confirmed|rejected|withdrawn|expired)$")
     ] = None,
     account_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
@@ -425,9 +424,3 @@ def read_post(post_id: int, caller: Reader, db: DbSession) -> dict[str, Any]:
     if post is None:
         raise ApiError(404, "not_found", "No such post (or not yours).")
     return post_view(post).as_json()
-
-
-@router.get("/openapi.json", include_in_schema=False)
-def api_contract(request: Request) -> JSONResponse:
-    """This API's OpenAPI document (public: it describes what any token holder may call)."""
-    return JSONResponse(api_document(request.app))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -30,6 +31,7 @@ from directpost.rules.model import PRIVACY_LABELS, Violation
 from directpost.store import prepared as store
 from directpost.store.accounts import TikTokAccount
 from directpost.store.base import utcnow
+from directpost.store.uploads import UploadFile
 from directpost.web.api_contract import (
     ACCOUNT_CHANGE,
     CHANGE,
@@ -123,10 +125,27 @@ class ReviewItem:
     reason: str
     post_id: int | None
     kind: str
+    #: The first file, played back from the owner's upload (the thumbnail).
+    media_url: str
+
+
+def _first_files(db: Session, upload_ids: list[str]) -> dict[str, str]:
+    """The first file's address of each upload (one statement)."""
+    if not upload_ids:
+        return {}
+    rows = db.execute(
+        select(UploadFile.upload_id, UploadFile.id).where(
+            UploadFile.upload_id.in_(upload_ids), UploadFile.position == 0
+        )
+    )
+    return {upload_id: f"/uploads/{upload_id}/files/{file_id}" for upload_id, file_id in rows}
 
 
 def _items(db: Session, person_id: int) -> tuple[list[ReviewItem], list[ReviewItem]]:
     rows = store.list_visible(db, person_id=person_id, limit=100)
+    media = _first_files(
+        db, [r.upload_id for r in rows if r.upload_id and r.state == store.TO_REVIEW]
+    )
     names = {
         a.id: a.display_name or a.open_id
         for a in db.query(TikTokAccount).filter(TikTokAccount.person_id == person_id)
@@ -148,6 +167,7 @@ def _items(db: Session, person_id: int) -> tuple[list[ReviewItem], list[ReviewIt
             reason=row.reason,
             post_id=row.post_id,
             kind=row.kind,
+            media_url=media.get(row.upload_id or "", ""),
         )
         for row in rows
         if row.account_id in names  # what this person owns; what they prepared elsewhere is
