@@ -459,7 +459,7 @@ def mcp(
         show_default=False,
     ),
 ) -> None:
-    """The MCP server for AI agents (docs/api.md): tools that upload media and prepare posts
+    """The MCP server for AI agents (docs/mcp.md): tools that upload media and prepare posts
     through the app's API with a personal access token. None publishes: the creator confirms
     each prepared post in the app."""
     try:

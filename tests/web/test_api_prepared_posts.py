@@ -143,12 +143,17 @@ async def test_a_retried_create_with_one_idempotency_key_makes_one_prepared_post
     assert _count(app, prepared_store.PreparedPost) == 1
 
 
-async def test_two_concurrent_creates_with_one_key_make_one_row(
-    personas: Personas, video: Path
+@pytest.mark.parametrize("preparer", ["demo-private", "demo-public"], ids=["owner", "teammate"])
+async def test_concurrent_creates_with_one_key_make_one_row(
+    personas: Personas, video: Path, preparer: str
 ) -> None:
+    # A teammate's upload moves to the owner when the first create wins: the others must
+    # still answer that prepared post, not "no such upload".
     app = personas.app
     _, account_id = account_of(app.app, "demo-private")
-    token = make_token(app.app, open_id="demo-private")
+    if preparer != "demo-private":
+        make_member(app.app, owner_open_id="demo-private", member_open_id=preparer)
+    token = make_token(app.app, open_id=preparer)
     upload = await api_upload(app.client, token, account_id=account_id, files=[video])
     body = {"account_id": account_id, "upload_id": upload["id"], "title": "twice at once"}
     headers = bearer(token) | {"idempotency-key": "same-key-at-once"}
@@ -284,7 +289,7 @@ async def test_only_the_preparer_withdraws_only_while_to_review_and_the_media_go
 ) -> None:
     app = personas.app
     store = app.app.state.services.media_store
-    owner_id, account_id = account_of(app.app, "demo-private")
+    _, account_id = account_of(app.app, "demo-private")
     make_member(app.app, owner_open_id="demo-private", member_open_id="demo-public")
     owner = make_token(app.app, open_id="demo-private")
     member = make_token(app.app, open_id="demo-public", name="editor's script")
@@ -306,6 +311,13 @@ async def test_only_the_preparer_withdraws_only_while_to_review_and_the_media_go
     assert (await app.client.get(url, headers=bearer(owner))).status_code == 200
     refused = await app.client.delete(url, headers=bearer(owner))
     assert refused.status_code == 404, refused.text
+
+    # Its media is not for deleting apart from it (by the owner, whose it now is, or by the
+    # member): 409 says to withdraw the prepared post, and the bytes stay.
+    for token in (owner, member):
+        kept = await app.client.delete(f"{API}/uploads/{first['upload_id']}", headers=bearer(token))
+        assert kept.status_code == 409 and f"prepared post {first['id']}" in kept.text, kept.text
+    assert any(store.stat(key) is not None for key in keys)
 
     withdrawn = await app.client.delete(url, headers=bearer(member))
     assert withdrawn.status_code == 200, withdrawn.text

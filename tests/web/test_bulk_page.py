@@ -305,3 +305,12 @@ async def test_the_form_offers_the_persons_accounts_and_asks_for_the_browser_zon
     assert (await personas.visitor.get("/review/bulk")).status_code in (303, 401)
     link = await personas.creator.get("/review")
     assert 'href="/review/bulk"' in link.text
+
+
+def test_the_form_parser_keeps_big_files_on_disk_not_in_memory() -> None:
+    """The batch may be 2 GB: Starlette's parser must spool each file part to a temporary file
+    past a small size (1 MB today). A Starlette upgrade that changes this fails here."""
+    from starlette.formparsers import MultiPartParser
+
+    assert MultiPartParser.spool_max_size <= 1024 * 1024
+    assert bulk_route.MAX_BATCH_BYTES == 2 * 1024**3

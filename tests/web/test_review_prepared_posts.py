@@ -151,3 +151,14 @@ async def test_someone_else_cannot_open_confirm_or_reject_it(
         assert answer.status_code == 404, (action, answer.text)
     assert "mine" not in (await other.get("/review")).text
     assert _row(personas.app, made["id"]).state == store.TO_REVIEW
+
+
+async def test_one_upload_backs_one_prepared_post(personas: Personas, tmp_path: Path) -> None:
+    token, made = await _prepared(personas, tmp_path, title="first")
+    again = await personas.app.client.post(
+        "/api/v1/prepared-posts",
+        headers=bearer(token),
+        json={"account_id": made["account_id"], "upload_id": made["upload_id"], "title": "2nd"},
+    )
+    assert again.status_code == 422, again.text
+    assert f"prepared post {made['id']}" in again.json()["error"]["message"]

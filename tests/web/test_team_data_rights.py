@@ -85,6 +85,17 @@ async def test_dg_5_the_export_holds_tokens_teams_invitations_and_prepared_posts
     assert member["prepared_posts"][0]["title"] == "pia's words"
     assert [i["accepted_by"] for i in member["invites"]] == [member_id]
 
+    page = (await personas.other.get("/me/data")).text
+    for words, number in (
+        ("API tokens in use", 1),
+        ("Accounts you prepare for", 1),
+        ("Teammates on your accounts", 0),
+        ("Prepared posts", 1),
+    ):
+        assert f"<dt>{words}</dt><dd>{number}</dd>" in page, words
+    owner_page = (await personas.creator.get("/me/data")).text
+    assert "<dt>Teammates on your accounts</dt><dd>1</dd>" in owner_page
+
     owner = await _export(personas.creator)
     open_invite = [i for i in owner["invites"] if i["accepted_at"] is None]
     assert len(open_invite) == 1 and "token_hash" not in open_invite[0]

@@ -7,6 +7,7 @@ and the personas (`creator` = demo-private owns the account, `other` = demo-publ
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,7 @@ async def invite_link(owner: httpx2.AsyncClient, account_id: int) -> str:
     csrf = await fetch_csrf(owner, f"/accounts/{account_id}/team")
     made = await owner.post(f"/accounts/{account_id}/team/invites", data={"csrf_token": csrf})
     assert made.status_code == 200, made.text
-    found = re.search(r'id="invite-link"[^>]*value="([^"]+)"', made.text)
-    assert found, "the answer shows the link"
-    return found.group(1)
+    return first(r'<textarea id="invite-link"[^>]*>([^<]+)</textarea>', made.text)
 
 
 def first(pattern: str, text: str) -> str:
@@ -64,12 +63,15 @@ async def join(client: httpx2.AsyncClient, link: str) -> httpx2.Response:
     return await client.post(path_of(link) + "/accept", data={"csrf_token": csrf})
 
 
-async def third_person(app: AppClient) -> httpx2.AsyncClient:
-    client = httpx2.AsyncClient(
+@pytest.fixture
+async def third(personas: Personas) -> AsyncIterator[httpx2.AsyncClient]:
+    """A third person (Nora Nocomment), signed in, with cookies of their own."""
+    app = personas.app
+    async with httpx2.AsyncClient(
         transport=httpx2.ASGITransport(app=app.app), base_url=str(app.client.base_url), timeout=30
-    )
-    assert (await api_sign_in(client, open_id=THIRD)).status_code == 303
-    return client
+    ) as client:
+        assert (await api_sign_in(client, open_id=THIRD)).status_code == 303
+        yield client
 
 
 async def prepare(
@@ -211,7 +213,7 @@ async def test_removing_a_member_revokes_their_tokens_and_hides_the_account(
     personas: Personas, video: Path
 ) -> None:
     app = personas.app
-    account_id, _ = await joined(personas)
+    account_id, link = await joined(personas)
     token = make_token(app.app, open_id=MEMBER)
     made = await prepare(app.client, token, account_id=account_id, video=video, title="mine")
     assert made.status_code == 201, made.text
@@ -238,6 +240,9 @@ async def test_removing_a_member_revokes_their_tokens_and_hides_the_account(
     again = await announce(app.client, fresh, account_id=account_id, files=[video])
     assert again.status_code == 404, again.text
     assert 'data-testid="granted-account"' not in (await personas.other.get("/accounts")).text
+    # The link they used does not let them back in.
+    used = await personas.other.get(path_of(link))
+    assert used.status_code == 410 and "has been used already" in used.text
 
 
 async def test_a_member_who_leaves_keeps_their_tokens_but_not_the_account(
@@ -264,7 +269,7 @@ async def test_a_member_who_leaves_keeps_their_tokens_but_not_the_account(
 
 
 async def test_only_the_owner_sees_and_changes_the_team_and_others_get_a_plain_404(
-    personas: Personas,
+    personas: Personas, third: httpx2.AsyncClient
 ) -> None:
     account_id, _ = await joined(personas)
     page = await personas.creator.get(f"/accounts/{account_id}/team")
@@ -273,7 +278,7 @@ async def test_only_the_owner_sees_and_changes_the_team_and_others_get_a_plain_4
     page = await personas.creator.get(f"/accounts/{account_id}/team")
     invite_id = first(r"/team/invites/(\d+)/withdraw", page.text)
 
-    for intruder in (personas.other, await third_person(personas.app)):
+    for intruder in (personas.other, third):
         csrf = await fetch_csrf(intruder, "/accounts")
         answer = await intruder.get(f"/accounts/{account_id}/team")
         nothing = await intruder.get("/accounts/999999/team")
@@ -331,11 +336,10 @@ def _members(app: AppClient, account_id: int) -> list[int]:
 
 
 async def test_expired_used_withdrawn_own_and_unknown_links_each_say_why(
-    personas: Personas,
+    personas: Personas, third: httpx2.AsyncClient
 ) -> None:
     app = personas.app
     _, account_id = account_of(app.app, OWNER)
-    third = await third_person(app)
 
     async def refused(client: httpx2.AsyncClient, link: str, status: int, words: str) -> None:
         page = await client.get(path_of(link))

@@ -343,7 +343,9 @@ class ComplianceLog:
         if entry.path in ("/v2/oauth/token/", "/v2/oauth/revoke/"):
             return oauth_error(OAuthError("invalid_request", message), status=400, now=now)
         if entry.path == _UPLOAD_PATH:
-            return Response(message, status_code=400, media_type="text/plain")
+            # The chunk's body stays unread: the connection cannot carry another request.
+            headers = {"Connection": "close"}
+            return Response(message, status_code=400, media_type="text/plain", headers=headers)
         if entry.path.startswith("/v2/auth/"):
             return HTMLResponse(_page(message), status_code=400)
         return api_error(ApiError(STRICT_CODE, message, 400), now=now)

@@ -437,6 +437,107 @@ COVERAGE: list[tuple[str, str, str]] = [
         "test_inspector_shows_what_landed_on_the_profile",
     ),
     ("/_emulator/", "delay fault", "test_delay_fault_slows_the_next_call_only"),
+    (
+        "/_emulator/",
+        "every control-plane route documented with its answer",
+        "test_every_control_plane_route_is_documented_with_its_answer",
+    ),
+    (
+        "--seed",
+        "apps, creators and config from a file, applied again on reset",
+        "test_the_example_seed_file_seeds_its_world_and_a_reset_brings_it_back",
+    ),
+    (
+        "--seed",
+        "a bad file: its line and key named, exit 2",
+        "test_a_bad_seed_is_refused_naming_the_file_line_and_key",
+    ),
+    (
+        "--state-dir",
+        "every saved field and shared object comes back",
+        "test_every_saved_field_and_shared_object_comes_back",
+    ),
+    (
+        "--state-dir",
+        "SIGTERM restart: token, post, media, clock kept; an upload resumes",
+        "test_state_survives_a_sigterm_restart_and_an_upload_resumes_where_it_was",
+    ),
+    (
+        "--state-dir",
+        "SIGKILL: what the last save wrote is there",
+        "test_after_a_sigkill_what_the_last_save_wrote_is_there",
+    ),
+    (
+        "--record, --replay",
+        "a whole post recorded, then replayed with the same answers and no upstream",
+        "test_a_recorded_whole_post_is_replayed_with_the_same_answers_and_no_upstream",
+    ),
+    ("--record", "no secret in the file", "test_the_recording_keeps_no_secret"),
+    (
+        "--replay",
+        "an unmatched request: a 501 that names it",
+        "test_a_request_the_recording_cannot_answer_gets_a_501_that_names_it",
+    ),
+    (
+        "docs/emulator.md",
+        "the curl walk-through runs as written",
+        "test_the_curl_walkthrough_posts_a_video_as_written",
+    ),
+    (
+        "compliance log",
+        "a compliant client gets no verdict (strict)",
+        "test_a_compliant_client_gets_no_verdict_in_strict_mode",
+    ),
+    (
+        "compliance log",
+        "UX-1 init without creator_info → 400 compliance_verdict",
+        "test_ux_1_init_without_creator_info_is_flagged_and_strict_refuses_it",
+    ),
+    (
+        "compliance log",
+        "UX-2b privacy outside creator_info's options → 403 privacy_level_option_mismatch",
+        "test_ux_2b_privacy_outside_the_last_creator_info_options_is_flagged_and_strict_refuses_it",
+    ),
+    (
+        "compliance log",
+        "UX-2c interaction creator_info disabled → 400",
+        "test_ux_2c_an_interaction_creator_info_disabled_is_flagged_and_strict_refuses_it",
+    ),
+    (
+        "compliance log",
+        "UX-3c branded content SELF_ONLY → 400",
+        "test_ux_3c_branded_content_with_self_only_is_flagged_and_strict_refuses_it",
+    ),
+    (
+        "compliance log",
+        "TECH-1 client_secret in a query or Referer → 400",
+        "test_tech_1_client_secret_in_a_query_or_referer_is_flagged_and_strict_refuses_it",
+    ),
+    (
+        "compliance log",
+        "CAP-4 over the rate limit (429)",
+        "test_cap_4_requests_over_the_rate_limit_are_flagged_with_tiktoks_429",
+    ),
+    (
+        "compliance log",
+        "TECH-2 chunk rule breaks at init and upload",
+        "test_tech_2_chunk_rule_breaks_are_flagged_at_init_and_at_the_upload_host",
+    ),
+    (
+        "compliance log",
+        "TECH-2 FILE_UPLOAD of pulled media → 400, FAILED",
+        "test_tech_2_file_upload_of_media_pulled_from_the_apps_url_is_flagged_and_strict_refuses_it",
+    ),
+    (
+        "compliance log",
+        "UX-5e polling after a final status → 400",
+        "test_ux_5e_fetching_a_final_status_again_and_again_is_flagged_and_strict_refuses_it",
+    ),
+    (
+        "/_emulator/compliance",
+        "JSON filters, clear, reset; inspector page",
+        "test_the_log_filters_clears_resets_and_leaves_the_control_plane_out",
+    ),
 ]
 
 

@@ -7,12 +7,15 @@ are turned into JSON by their type, not by a list of fields: dataclasses of the 
 class name, every field), lists, dicts, tuples, deques, sets, paths and bytes. So a field added to
 a state dataclass, or a new attribute set in ``reset()``, is kept without touching this module as
 long as it holds plain values. An object held twice (a ``Token`` in ``tokens`` and in
-``refresh_index``) is written once and comes back as one object.
+``refresh_index``) is written once and comes back as one object. Not kept: what the runtime
+holds beside the backend (the request log of ``GET /_emulator/requests``, the compliance log).
 
 Saving: after a change (a request answered, background work running, the clock moved), at most once
-per ``SAVE_INTERVAL_S``, from the ticker; the snapshot is taken on the event loop (consistent) and
-written by a worker thread (temporary file, fsync, rename: a reader never sees half a file). A last
-save runs on shutdown. A SIGKILL loses what changed since the last save: at most the interval.
+per ``SAVE_INTERVAL_S`` (longer for a world so big that saving would take more than
+1/``SAVE_COST_SHARE`` of the time), from the ticker; the snapshot is taken on the event loop
+(consistent), then serialised and written by a worker thread (temporary file, fsync, rename: a
+reader never sees half a file). A last save runs on shutdown. A SIGKILL loses what changed since
+the last save: at most that window. Without ``--state-dir`` none of this runs.
 
 A state file of another format version is refused with a clear error rather than started over
 from scratch: a clean start would overwrite it on the next save.
@@ -47,8 +50,10 @@ logger = logging.getLogger(__name__)
 STATE_FORMAT = "directpost-emulator-state"
 STATE_VERSION = 1
 STATE_FILE = "state.json"
-#: The debounce window: a change is on disk at most this long after it happened.
+#: The debounce window: a change is on disk at most this long after it happened (longer for a
+#: world so big that its snapshot takes over 1/SAVE_COST_SHARE of it).
 SAVE_INTERVAL_S = 1.0
+SAVE_COST_SHARE = 25
 #: Backend attributes that describe where and how it runs, not the world it holds.
 NOT_KEPT = frozenset({"initial_config", "data_dir", "_own_tmp", "clock"})
 #: Classes a state file may name: the emulator's own (a state file is data, not code).
@@ -353,6 +358,8 @@ class StateKeeper:
         self._saved_offset = runtime.backend.clock.offset
         self._number = 0
         self._last_save = time.monotonic()
+        self._window_s = interval_s
+        self._snapshot_s = 0.0
         self._writing = False
         self._restored = False
 
@@ -381,8 +388,8 @@ class StateKeeper:
         self._changes += 1
 
     def tick(self) -> None:
-        """Called by the ticker: save if something changed and the interval has passed."""
-        if self._writing or time.monotonic() - self._last_save < self.interval_s:
+        """Called by the ticker: save if something changed and the window has passed."""
+        if self._writing or time.monotonic() - self._last_save < self._window_s:
             return
         unchanged = (
             self._changes == self._saved_changes
@@ -391,13 +398,22 @@ class StateKeeper:
         )
         if unchanged:
             return
-        text, number = self._take()
+        try:
+            saved, number = self._take()
+        except Exception:  # a save that fails must not stop the ticker (or the emulator)
+            logger.exception("emulator state: the snapshot failed")
+            return
         self._writing = True
 
         def write() -> None:
+            started = time.monotonic()
             try:
+                text = json.dumps(saved, separators=(",", ":"))
+                # Serialising holds the GIL too: it counts in the share a save may take.
+                spent = self._snapshot_s + time.monotonic() - started
+                self._window_s = max(self.interval_s, spent * SAVE_COST_SHARE)
                 self._writer.write(text, number)
-            except OSError as exc:
+            except (OSError, TypeError, ValueError) as exc:
                 _warn_once(f"emulator state: cannot save {self.path}: {exc}")
             finally:
                 self._writing = False
@@ -406,16 +422,23 @@ class StateKeeper:
 
     def save_now(self) -> None:
         """A synchronous save (shutdown)."""
-        text, number = self._take()
-        self._writer.write(text, number)
+        saved, number = self._take()
+        self._writer.write(json.dumps(saved, separators=(",", ":")), number)
 
-    def _take(self) -> tuple[str, int]:
+    def _take(self) -> tuple[dict[str, Any], int]:
+        """The snapshot (on the event loop: consistent); serialising it is left to the caller."""
         backend = self.runtime.backend
+        started = time.monotonic()
         self._saved_changes = self._changes
         self._saved_offset = backend.clock.offset
+        saved = snapshot(backend)
         self._last_save = time.monotonic()
+        # A big world takes a while to snapshot and serialise, and the event loop serves little
+        # meanwhile: the next save waits long enough that saving takes at most 1/SAVE_COST_SHARE
+        # of the time (the window is set once the serialising is timed too).
+        self._snapshot_s = self._last_save - started
         self._number += 1
-        return json.dumps(snapshot(backend), separators=(",", ":")), self._number
+        return saved, self._number
 
 
 def resume_background_work(runtime: Runtime) -> None:

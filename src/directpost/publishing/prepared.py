@@ -149,6 +149,14 @@ def prepare(
         )
     if upload.account_id not in (None, account.id):
         problems.append("This upload was made for another account.")
+    taken = session.scalar(
+        select(store.PreparedPost.id).where(store.PreparedPost.upload_id == upload.id).limit(1)
+    )
+    if taken is not None:
+        problems.append(
+            f"This upload belongs to prepared post {taken} already: upload the media again for "
+            "another prepared post."
+        )
     problems.extend(_words_problems(upload.kind, suggestion))
     scheduled_at = None
     zone = suggestion.time_zone or "UTC"
@@ -267,6 +275,12 @@ def confirmed(session: Session, prepared: store.PreparedPost, post: Post, *, now
     _tell_preparer(session, prepared, event=EVENTS[store.CONFIRMED], now=now, post=post)
 
 
+def _owner_of(session: Session, prepared: store.PreparedPost) -> int | None:
+    return session.scalar(
+        select(TikTokAccount.person_id).where(TikTokAccount.id == prepared.account_id)
+    )
+
+
 def _channels(session: Session, person_id: int) -> notes.Channels:
     row = notes.get_settings(session, person_id=person_id)
     return notes.channels_of(row)
@@ -287,10 +301,21 @@ def _tell_preparer(
     account_name = session.scalar(
         select(TikTokAccount.display_name).where(TikTokAccount.id == prepared.account_id)
     )
+    channels = _channels(session, prepared.prepared_by)
+    if (
+        post is not None
+        and post.person_id == prepared.prepared_by
+        or (
+            event == EVENTS[store.REJECTED] and _owner_of(session, prepared) == prepared.prepared_by
+        )
+    ):
+        # The owner decided on what they prepared themselves (a bulk batch, their own script):
+        # no message telling them what they just did; their script's webhook still hears it.
+        channels = notes.Channels(in_app=False, webhook_url=channels.webhook_url)
     notification = notes.add_notification(
         session,
         person_id=prepared.prepared_by,
-        channels=_channels(session, prepared.prepared_by),
+        channels=channels,
         event=event,
         now=now,
         post_id=post.id if post is not None and post.person_id == prepared.prepared_by else None,

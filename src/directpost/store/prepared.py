@@ -175,6 +175,11 @@ def by_post(session: Session, *, post_id: int) -> PreparedPost | None:
     return session.scalar(select(PreparedPost).where(PreparedPost.post_id == post_id))
 
 
+def by_upload(session: Session, *, upload_id: str) -> PreparedPost | None:
+    """The prepared post whose media this upload is, if any (its upload is not for deleting)."""
+    return session.scalar(select(PreparedPost).where(PreparedPost.upload_id == upload_id))
+
+
 def _post_visible_to(person_id: int):  # type: ignore[no-untyped-def]
     """Posts a person may read through the API: their own, and those made from what they
     prepared for someone else's account (they are told how it ended, they may look)."""

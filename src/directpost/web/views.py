@@ -126,6 +126,12 @@ class MyData:
     consents: int
     files: tuple[StoredFile, ...]
     media_total: str
+    #: Issue 18: personal access tokens (live ones), accounts others granted the person, people
+    #: on the person's own accounts, and prepared posts (by them, or waiting for them).
+    api_tokens: int = 0
+    prepares_for: int = 0
+    teammates: int = 0
+    prepared_posts: int = 0
 
     @classmethod
     def of(
@@ -164,7 +170,13 @@ class MyData:
             )
             for p in history
         )
+        person_id = people[0].get("id")
+        members = data.get("account_members", [])
         return cls(
+            api_tokens=sum(1 for t in data.get("api_tokens", []) if not t.get("revoked_at")),
+            prepares_for=sum(1 for m in members if m.get("person_id") == person_id),
+            teammates=sum(1 for m in members if m.get("person_id") != person_id),
+            prepared_posts=len(data.get("prepared_posts", [])),
             member_since=plain_date(people[0].get("created_at")),
             last_sign_in=plain_date(people[0].get("last_signed_in_at")),
             accounts=accounts,

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from directpost.publishing import prepared as preparing
+from directpost.publishing.wiring import Services
 from directpost.store import prepared as store
 from directpost.store import team
 from directpost.store.base import utcnow
@@ -91,9 +92,13 @@ def _as_api(response: Response) -> Response:
         return response
     body = json.loads(bytes(response.body))
     extra = {k: body[k] for k in ("problems", "received") if k in body}
-    code = {404: "not_found", 409: "conflict", 413: "too_large", 416: "out_of_range"}.get(
-        response.status_code, "refused"
-    )
+    code = {
+        404: "not_found",
+        409: "conflict",
+        413: "too_large",
+        416: "out_of_range",
+        429: "too_many_uploads",
+    }.get(response.status_code, "refused")
     return ApiError(response.status_code, code, str(body.get("error", "")), **extra).response()
 
 
@@ -128,7 +133,9 @@ def _prepared_json(db: Session, row: store.PreparedPost, *, base: str) -> dict[s
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """The app's public address (behind a proxy, the request's own host may be an inside one)."""
+    services: Services = request.app.state.services
+    return services.settings.public_base_url.rstrip("/")
 
 
 # --- who, and which accounts ----------------------------------------------------------------
@@ -267,17 +274,32 @@ async def finish_upload(
     return _as_api(answer)
 
 
-@router.delete("/uploads/{upload_id}", status_code=204, responses=_errors(404))
+@router.delete("/uploads/{upload_id}", status_code=204, responses=_errors(404, 409))
 def delete_upload(
     upload_id: str, caller: Preparer, db: DbSession, services: ServicesDep
 ) -> Response:
     """Remove an upload not used by a prepared post, and its bytes."""
+    used = store.by_upload(db, upload_id=upload_id)
+    if used is not None and store.get_visible(db, person_id=caller.person.id, prepared_id=used.id):
+        raise ApiError(
+            409,
+            "conflict",
+            f"This upload is the media of prepared post {used.id}: withdraw that prepared "
+            f"post instead (DELETE {API_PREFIX}/prepared-posts/{used.id}).",
+        )
     return _as_api(
         uploads.remove_upload(db, services.media_store, upload_id, person_id=caller.person.id)
     )
 
 
 # --- prepared posts -----------------------------------------------------------------------------
+
+
+def _key_taken_since(db: Session, caller: ApiCaller, key: str | None) -> bool:
+    """Whether a concurrent request with this Idempotency-Key has made its prepared post."""
+    if key is None:
+        return False
+    return store.by_idempotency_key(db, person_id=caller.person.id, key=key) is not None
 
 
 @router.post(
@@ -304,8 +326,9 @@ def create_prepared(
     """Prepare a post for the creator to review. It publishes nothing: the account's owner
     opens it on the Post page, chooses who can see it and what is allowed, and confirms."""
     suggestion = preparing.Suggestion(**body.model_dump())
-    # Two retries may race past the key's lookup; the unique index lets one insert win and the
-    # other, asked again, then finds the winner's row (a replay, or 409 for another body).
+    # Two retries may race past the key's lookup. The winner's row then refuses the other one
+    # (the unique index, or its checks: the upload is taken, or moved to the account's owner);
+    # asked again, the loser finds the winner's row: a replay, or 409 for another body.
     for last_try in (False, True):
         try:
             row, made = preparing.prepare(
@@ -320,11 +343,13 @@ def create_prepared(
             break
         except preparing.PrepareRefused as refused:
             db.rollback()
+            if not last_try and _key_taken_since(db, caller, idempotency_key):
+                continue
             code = {404: "not_found", 409: "idempotency_key_reused"}.get(refused.status, "refused")
             raise ApiError(refused.status, code, str(refused), problems=refused.problems) from None
         except IntegrityError:
             db.rollback()
-            if last_try or idempotency_key is None:
+            if last_try or not _key_taken_since(db, caller, idempotency_key):
                 raise
     headers = {"Location": f"{API_PREFIX}/prepared-posts/{row.id}"}
     if not made:

@@ -58,7 +58,7 @@ from directpost.web.deps import CurrentPerson, DbSession, ServicesDep
 from directpost.web.i18n import _
 from directpost.web.post_views import in_time_zone
 from directpost.web.routes.uploads import AnnouncedFile, NewUploadBody, finish
-from directpost.web.routes.uploads import _announce_problems as announce_problems
+from directpost.web.routes.uploads import announce_problems
 from directpost.web.security import require_csrf
 from directpost.web.templating import render
 

@@ -302,6 +302,10 @@ def _invite_refused(
     )
 
 
+def _is_member(db: Session, person_id: int, account_id: int) -> bool:
+    return any(a.id == account_id for _m, a in team.memberships(db, person_id=person_id))
+
+
 def _unknown_invite(request: Request) -> HTMLResponse:
     return render(
         request, "team/invite_unusable.html", {"reason": "", "account": None}, status_code=404
@@ -331,7 +335,8 @@ def invite_page(request: Request, secret: str, person: CurrentPerson, db: DbSess
     view = team.find_invite(db, secret)
     if view is None:
         return _unknown_invite(request)
-    if view.invite.accepted_by == person.id:  # they opened their own used link again
+    if view.invite.accepted_by == person.id and _is_member(db, person.id, view.account.id):
+        # They opened the link they used again: on to what they can do (removed since: "used").
         return RedirectResponse(f"/accounts/{view.account.id}/how-to-prepare", status_code=303)
     now = utcnow()
     reason = team.why_invite_unusable(view, person_id=person.id, now=now)
@@ -372,7 +377,9 @@ def accept_invite(request: Request, secret: str, person: CurrentPerson, db: DbSe
     if reason is None and not team.accept_invite(db, view, person_id=person.id, now=now):
         db.rollback()  # someone else used it a moment ago: say so as for any used link
         view = team.find_invite(db, secret) or view
-        reason = team.why_invite_unusable(view, person_id=person.id, now=now)
+        reason = team.why_invite_unusable(view, person_id=person.id, now=now) or (
+            "This invitation has been used already. Ask the account's owner for a new one."
+        )
     if reason is not None:
         return _invite_refused(request, view, reason, now)
     return RedirectResponse(f"/accounts/{view.account.id}/how-to-prepare", status_code=303)

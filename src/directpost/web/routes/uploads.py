@@ -139,7 +139,7 @@ def upload_json(upload: Upload, store: MediaStore, *, prefix: str = "/uploads") 
     }
 
 
-def _announce_problems(body: NewUploadBody) -> list[str]:
+def announce_problems(body: NewUploadBody) -> list[str]:
     """Refuse at once what can never be posted, before any byte travels."""
     files = body.files
     found: list[str] = []
@@ -200,7 +200,7 @@ def announce(
 ) -> JSONResponse:
     """Start an upload for the person (the page's route and the API's): refuses at once what
     can never be posted and what goes past the person's quota of uploads in progress."""
-    problems = _announce_problems(body)
+    problems = announce_problems(body)
     if problems:
         return _problem(422, " ".join(problems), problems=problems)
     busy = upload_store.in_flight(db, person_id=person_id)
