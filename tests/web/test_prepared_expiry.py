@@ -12,9 +12,8 @@ from sqlalchemy import select, update
 
 from directpost.publishing import housekeeping
 from directpost.publishing.prepared import REVIEW_WITHIN
-from directpost.store import notifications
+from directpost.store import notifications, uploads
 from directpost.store import prepared as store
-from directpost.store import uploads
 from directpost.store.base import utcnow
 from tests.fixtures.live import AppClient, api_sign_in
 from tests.fixtures.media_files import make_video

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import compliance_checks as checks
 from .backend import Backend
 from .errors import ApiError, OAuthError
+from .faults import PATH_ENDPOINTS  # the endpoint names the rate limiter counts by
 from .responses import api_error, oauth_error
 from .state import FINAL_STATUSES, Publish, Token
 
@@ -39,17 +40,6 @@ STRICT_CODE = "compliance_verdict"
 #: After a final status, a repeat fetch closer than this to the previous one is "too fast".
 FINAL_FETCH_SPACING_S = 60.0
 
-_PATH_ENDPOINTS = {
-    "/v2/oauth/token/": "token",
-    "/v2/oauth/revoke/": "revoke",
-    "/v2/user/info/": "user_info",
-    "/v2/post/publish/creator_info/query/": "creator_info",
-    "/v2/post/publish/video/init/": "video_init",
-    "/v2/post/publish/inbox/video/init/": "inbox_video_init",
-    "/v2/post/publish/content/init/": "content_init",
-    "/v2/post/publish/status/fetch/": "status_fetch",
-    "/v2/post/publish/cancel/": "cancel",
-}
 _UPLOAD_PATH = "/upload/video/"
 _AUTHORIZE_PATH = "/v2/auth/authorize/"
 
@@ -156,7 +146,7 @@ class ComplianceLog:
 
     def close(self, entry: Entry, refused_from: int, body: bytes) -> None:
         """Judge what only the answer tells: a 429 of the rate limiter, a refused chunk."""
-        endpoint = _PATH_ENDPOINTS.get(entry.path)
+        endpoint = PATH_ENDPOINTS.get(entry.path)
         if entry.status == 429 and endpoint is not None:
             # Only the limiter's own refusals count (an injected 429 fault is not the app's).
             for refusal in self.backend.refused[refused_from:]:

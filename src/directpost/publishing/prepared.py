@@ -302,12 +302,8 @@ def _tell_preparer(
         select(TikTokAccount.display_name).where(TikTokAccount.id == prepared.account_id)
     )
     channels = _channels(session, prepared.prepared_by)
-    if (
-        post is not None
-        and post.person_id == prepared.prepared_by
-        or (
-            event == EVENTS[store.REJECTED] and _owner_of(session, prepared) == prepared.prepared_by
-        )
+    if (post is not None and post.person_id == prepared.prepared_by) or (
+        event == EVENTS[store.REJECTED] and _owner_of(session, prepared) == prepared.prepared_by
     ):
         # The owner decided on what they prepared themselves (a bulk batch, their own script):
         # no message telling them what they just did; their script's webhook still hears it.

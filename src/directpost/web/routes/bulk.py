@@ -57,8 +57,7 @@ from directpost.web.api_contract import (
 from directpost.web.deps import CurrentPerson, DbSession, ServicesDep
 from directpost.web.i18n import _
 from directpost.web.post_views import in_time_zone
-from directpost.web.routes.uploads import AnnouncedFile, NewUploadBody, finish
-from directpost.web.routes.uploads import announce_problems
+from directpost.web.routes.uploads import AnnouncedFile, NewUploadBody, announce_problems, finish
 from directpost.web.security import require_csrf
 from directpost.web.templating import render
 

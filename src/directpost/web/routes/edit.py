@@ -43,12 +43,8 @@ from directpost.web.api_contract import (
 from directpost.web.deps import CurrentAccount, CurrentPerson, DbSession, ServicesDep
 from directpost.web.i18n import _
 from directpost.web.post_views import post_view
-from directpost.web.routes.posts import (
-    own_post,
-    read_post_form,
-    refusal_page,
-    save_confirmation,
-)
+from directpost.web.routes.post_form import read_post_form, refusal_page
+from directpost.web.routes.posts import own_post, save_confirmation
 from directpost.web.security import require_csrf
 from directpost.web.templating import SESSION_ACCOUNT_KEY
 

@@ -52,7 +52,7 @@ from directpost.web.api_contract import (
 from directpost.web.deps import CurrentAccount, CurrentPerson, DbSession, ServicesDep
 from directpost.web.i18n import _
 from directpost.web.post_views import in_time_zone
-from directpost.web.routes.posts import read_post_form, refusal_page
+from directpost.web.routes.post_form import read_post_form, refusal_page
 from directpost.web.security import require_csrf
 from directpost.web.templating import SESSION_ACCOUNT_KEY, render
 
