@@ -54,8 +54,11 @@ class Entry:
     path: str
     client_key: str | None = None
     open_id: str | None = None
+    publish_id: str | None = None
     status: int | None = None
     verdicts: list[checks.Verdict] = field(default_factory=list)
+    #: A chunk's first byte (its Content-Range), to tell a resume from a chunk out of order.
+    chunk_first: int | None = None
 
     def view(self) -> dict[str, Any]:
         return {
@@ -65,6 +68,7 @@ class Entry:
             "path": self.path,
             "client_key": self.client_key,
             "open_id": self.open_id,
+            "publish_id": self.publish_id,
             "status": self.status,
             "verdicts": [v.view() for v in self.verdicts],
         }
@@ -115,11 +119,16 @@ class ComplianceLog:
         entry = Entry(next(self._ids), backend.now(), scope["method"], scope["path"])
         bearer: str | None = None
         referer: str | None = None
+        content_range: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 bearer = value.decode("latin-1")
             elif name == b"referer":
                 referer = value.decode("latin-1")
+            elif name == b"content-range":
+                content_range = value
+        if content_range is not None:
+            entry.chunk_first = _first_byte(content_range)
         if bearer is not None and bearer.startswith("Bearer "):
             token = backend.tokens.get(bearer[7:])
             if token is not None:
@@ -140,6 +149,7 @@ class ComplianceLog:
             publish = self.backend.publishes.get(publish_id or "")
             if publish is not None:
                 entry.client_key, entry.open_id = publish.client_key, publish.open_id
+                entry.publish_id = publish.publish_id
         elif entry.path == _AUTHORIZE_PATH:
             keys = params.get("client_key")
             entry.client_key = keys[0] if keys else None
@@ -161,8 +171,22 @@ class ComplianceLog:
                     break
         elif entry.path == _UPLOAD_PATH and entry.status in (400, 416) and body.strip():
             # The upload host always says why; an injected fault answers with an empty body.
+            if entry.status == 416 and self._is_resume(entry):
+                return
             reason = body.decode("utf-8", "replace")
             entry.verdicts.append(checks.upload_refusal_verdict(entry.status, reason))
+
+    def _is_resume(self, entry: Entry) -> bool:
+        """Whether a 416 answered a chunk the host already holds: TikTok has no call that says
+        how far an upload got, so a client that lost an answer (or restarted) learns it by
+        sending again from where it last knew, and the 416's progress header tells it. Only a
+        chunk past the host's progress (a gap) or one sent beside another is out of order."""
+        publish = self.backend.publishes.get(entry.publish_id or "")
+        return (
+            publish is not None
+            and entry.chunk_first is not None
+            and entry.chunk_first < publish.uploaded_bytes
+        )
 
     def view(
         self,
@@ -259,6 +283,9 @@ class ComplianceLog:
         """Flag (under strict: refuse) a fetch of a publish already answered final, too soon."""
         if not isinstance(body, dict) or not isinstance(body.get("publish_id"), str):
             return
+        entry = _CURRENT.get()
+        if entry is not None:
+            entry.publish_id = body["publish_id"]
         seen = self.final_fetches.get(body["publish_id"])
         if seen is None:
             return
@@ -339,6 +366,13 @@ class ComplianceLog:
         if entry.path.startswith("/v2/auth/"):
             return HTMLResponse(_page(message), status_code=400)
         return api_error(ApiError(STRICT_CODE, message, 400), now=now)
+
+
+def _first_byte(content_range: bytes) -> int | None:
+    """FIRST of ``bytes FIRST-LAST/TOTAL``, or None when the header is not shaped so."""
+    unit, _, span = content_range.partition(b" ")
+    first = span.partition(b"-")[0]
+    return int(first) if unit == b"bytes" and first.isdigit() else None
 
 
 def _page(message: str) -> str:

@@ -251,7 +251,8 @@ def polling_verdict(
     """A status/fetch of a publish whose final status was already answered ``final_answers``
     times, ``since_last_s`` after the previous fetch of it.
 
-    One repeat is tolerated (a webhook and a poll can cross); after that, a fetch within
+    Two repeats are tolerated (a webhook and a poll can cross; a person may ask the command
+    line again); after that, a fetch within
     ``spacing_s`` of the previous one is polling faster than needed. A client waiting for a
     public post id that moderation has not given yet may ask again, but no faster than that.
     """

@@ -127,7 +127,7 @@ class EmulatorConfig:
     # final status may be fetched this many more times before fast repeats are flagged.
     strict: bool = False
     compliance_creator_info_window_s: float = 900.0
-    compliance_fetches_after_final: int = 1
+    compliance_fetches_after_final: int = 2
 
     def patched(self, changes: dict[str, Any]) -> EmulatorConfig:
         """A copy with ``changes`` applied; raises ValueError naming an unknown or bad field."""
