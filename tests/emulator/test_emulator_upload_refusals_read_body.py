@@ -229,3 +229,16 @@ def test_a_refused_body_longer_than_any_chunk_is_not_read_and_the_connection_clo
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert b"\r\nconnection: close\r\n" in answer.lower()
     assert answer.endswith(b"Content-Length must equal the size of the Content-Range.")
+
+
+def test_an_injected_upload_error_is_read_to_the_end_before_it_is_answered(
+    emulator_server: EmulatorHandle, tmp_path: Path
+) -> None:
+    """A fault injected on the upload host (`{"endpoint": "upload", "status": 503}`) answers the
+    chunk as the host's own refusals do: after reading its body, so urllib reads the 503."""
+    h = emulator_server
+    first = Refusal(503, "", first=0)
+    url = _upload_url_for(h, first)
+    h.control("faults", {"endpoint": "upload", "status": 503})
+    answer = put_with_urllib(url, first, b"z" * CHUNK, tmp_path)
+    assert answer.status == 503

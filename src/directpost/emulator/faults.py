@@ -60,6 +60,25 @@ def hide_injected_drops_from_server_logs() -> None:
         logger.addFilter(_HideInjectedDrops())
 
 
+#: How much of a refused chunk an injected upload error reads before answering (the largest
+#: chunk TikTok allows, and a margin); past it the answer closes the connection.
+_DRAIN_LIMIT = 129 * 1024 * 1024
+
+
+async def _drain(receive: Receive, limit: int) -> bool:
+    """Read the request's body and drop it; False when it went past `limit` (left unread)."""
+    seen = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return False
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            return False
+        if not message.get("more_body", False):
+            return True
+
+
 class FaultMiddleware:
     """Applies the queued fault for the request's endpoint, if any."""
 
@@ -123,7 +142,10 @@ class FaultMiddleware:
         now = self.runtime.backend.now()
         if endpoint == "upload":
             status = fault.status or 500
-            await send({"type": "http.response.start", "status": status, "headers": []})
+            # The chunk's body is read first, as the upload host does for its own refusals, so
+            # a client that writes the whole body before reading (urllib) sees the answer.
+            headers = [] if await _drain(receive, _DRAIN_LIMIT) else [(b"connection", b"close")]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
         code = fault.error or "internal_error"
