@@ -97,6 +97,49 @@ async def test_a_published_post_tells_once_and_in_the_app_only_by_default(bench:
     assert notification.deliveries == []
 
 
+async def test_a_draft_sent_to_the_inbox_tells_the_creator_to_finish_it_in_tiktok(
+    bench: Bench,
+) -> None:
+    creator = await bench.creator_facts("demo-public")
+    post_id = bench.submit("demo-public", creator, media=bench.media_video(), mode="inbox")
+    assert (await bench.drive(post_id)).state == states.SENT_TO_INBOX
+    [notification] = _notifications(bench, post_id)
+    assert notification.event == "post.sent_to_inbox"
+    assert "open TikTok" in notify_delivery.headline(notification.event)
+
+
+async def test_the_same_end_brought_twice_at_once_is_applied_and_told_once(
+    bench: Bench,
+) -> None:
+    """A webhook and a status poll bring PUBLISH_COMPLETE at the same moment, each having read
+    the post while it was processing: one ends it, the other finds it ended (one notification).
+    """
+    creator = await bench.creator_facts("demo-public")
+    post_id = bench.submit(
+        "demo-public", creator, media=bench.media_video(), privacy_level="PUBLIC_TO_EVERYONE"
+    )
+    with bench.ctx.factory() as session, session.begin():
+        post = store.get_post(session, post_id=post_id)
+        assert post is not None
+        post.state = states.PROCESSING
+    done = lifecycle.TikTokAnswer(status="PUBLISH_COMPLETE", post_ids=("7",))
+    first, second = bench.ctx.factory(), bench.ctx.factory()
+    try:
+        one, two = first.get(store.Post, post_id), second.get(store.Post, post_id)
+        assert one is not None and two is not None
+        assert one.state == two.state == states.PROCESSING  # both read it before either wrote
+        lifecycle.apply_answer(one, done, now=utcnow())
+        first.commit()
+        lifecycle.apply_answer(two, done, now=utcnow())
+        second.commit()
+        assert two.state == states.PUBLISHED  # read again as the first writer left it
+    finally:
+        first.close()
+        second.close()
+    [notification] = _notifications(bench, post_id)
+    assert notification.event == "post.published"
+
+
 async def test_a_move_rolled_back_tells_nobody(bench: Bench) -> None:
     creator = await bench.creator_facts("demo-public")
     post_id = bench.submit(

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
+from sqlalchemy import inspect
+
 from directpost import tiktok
 from directpost.publishing import notify, outcomes
 from directpost.publishing.states import (
@@ -98,6 +100,8 @@ def move(
     """
     if not may_move(post.state, target):
         raise TransitionRefused("post", post.state, target)
+    if target in FINAL_STATES and not _claim_end(post, target):
+        return  # another writer ended it first (and told the person): nothing more to do
     post.state = target
     post.reason_code = reason_code
     post.reason_text = reason_text
@@ -114,6 +118,23 @@ def move(
         post.finished_at = None
     # Told in the same transaction (an outbox): needs confirmation, failed, published.
     notify.post_moved(post, target, now=now)
+
+
+def _claim_end(post: _Movable, target: str) -> bool:
+    """Claim a stored post's end in its own transaction (`store.claim_end`); on losing, the
+    post is read again as the winner left it. A post held by no session (built in memory)
+    has nobody to race."""
+    found = inspect(post, raiseerr=False)
+    if found is None or not found.persistent or found.session is None:
+        return True
+    session = found.session
+    post_id = found.identity[0] if found.identity else None
+    if post_id is None or store.claim_end(
+        session, post_id=int(post_id), source=post.state, target=target
+    ):
+        return True
+    session.refresh(post)
+    return False
 
 
 def move_attempt(attempt: store.PublishAttempt, target: str, *, now: datetime) -> None:

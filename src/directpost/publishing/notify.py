@@ -34,6 +34,8 @@ EVENTS: Final[dict[str, str]] = {
     states.NEEDS_CONFIRMATION: "post.needs_confirmation",
     states.FAILED: "post.failed",
     states.PUBLISHED: "post.published",
+    # The draft waits in the creator's TikTok inbox: only they can finish it, in TikTok.
+    states.SENT_TO_INBOX: "post.sent_to_inbox",
 }
 #: The event a person sends themselves from the settings page.
 TEST_EVENT: Final = "test"

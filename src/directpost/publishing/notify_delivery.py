@@ -75,6 +75,7 @@ _HEADLINES = {
     "post.needs_confirmation": "Your post needs your confirmation",
     "post.failed": "Your post could not be published",
     "post.published": "Your post was published",
+    "post.sent_to_inbox": "Your post is in your TikTok inbox: open TikTok to finish it",
     "prepared.confirmed": "A post you prepared was confirmed by the creator",
     "prepared.rejected": "A post you prepared was turned down by the creator",
     "prepared.expired": "A post you prepared expired: nobody reviewed it within 30 days",

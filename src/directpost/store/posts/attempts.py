@@ -148,6 +148,22 @@ def _move(target: str, **values: Any) -> Any:
 
 _START_TRACKING = _move(PROCESSING, due_at=param("next_look"), tries=0)
 
+#: A post's end, claimed by one writer: the row moves only from the state its writer read.
+_CLAIM_END = (
+    update(POSTS)
+    .where(POSTS.c.id == param("post_id"), POSTS.c.state == param("source"))
+    .values(state=param("target"))
+)
+
+
+def claim_end(session: Session, *, post_id: int, source: str, target: str) -> bool:
+    """Move the post's row from `source` to the final `target`; False when another writer
+    moved it first. A webhook and a status poll may bring the same news at once, each having
+    read the post before the other wrote (SQLite reads outside the write's transaction,
+    PostgreSQL's READ COMMITTED lets both read): the end is then applied, and told, once."""
+    changed = session.execute(_CLAIM_END, {"post_id": post_id, "source": source, "target": target})
+    return bool(changed.rowcount)  # type: ignore[attr-defined]
+
 
 def start_tracking(
     session: Session, *, post_id: int, account_id: int, next_look: datetime, now: datetime
