@@ -48,12 +48,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from directpost.publishing.lockdown import lift
-from directpost.store.migrate import upgrade_database
-from directpost.web.app import create_app
 from directpost.web.security import SESSION_COOKIE
-from directpost.web.server import BackgroundServer, bind_socket
-from tests.fixtures.live import LiveEmulator, make_app_settings, register_with_emulator
+from tests.fixtures.live import LiveEmulator
 from tests.fixtures.media_files import make_video
+from tests.web.api_helpers import served_app
 
 #: Examples per operation and suite (derandomised: CI repeats the same requests). A deeper,
 #: random hunt: DIRECTPOST_FUZZ_EXAMPLES=300 pytest tests/web/test_openapi_fuzz.py
@@ -179,25 +177,11 @@ def _csrf(html: str) -> str:
 def _running_app(
     live_emulator: LiveEmulator, data_dir: Path, database_url: str | None
 ) -> Iterator[FuzzTarget]:
-    sock = bind_socket("127.0.0.1", 0)
-    port = sock.getsockname()[1]
     overrides: dict[str, Any] = {"operator_token": OPERATOR_TOKEN}
     if database_url:
         overrides["database_url"] = database_url
-    settings_ = make_app_settings(
-        data_dir,
-        emulator_url=live_emulator.base_url,
-        public_base_url=f"http://127.0.0.1:{port}",
-        **overrides,
-    )
-    upgrade_database(settings_.resolved_database_url)
-    register_with_emulator(live_emulator, settings_, webhooks=False)
-    app = create_app(settings_)
-    server = BackgroundServer(app, sock).start()
-    try:
-        yield FuzzTarget(base_url=server.base_url, app=app)
-    finally:
-        server.stop()
+    with served_app(live_emulator, data_dir, **overrides) as served:
+        yield FuzzTarget(base_url=served.base_url, app=served.app)
 
 
 @pytest.fixture(
